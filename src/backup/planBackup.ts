@@ -1,0 +1,146 @@
+/**
+ * Step 2 of the data path: decide what a backup copies. Reads the chain head, lists ranges,
+ * computes the delta (deltaPlan.ts), cuts it into chunks that each fit one activity's time
+ * budget, and stores the plan and the chunk range files in the vault. Returns only counts.
+ * Idempotent: a retried plan activity returns the plan it already stored.
+ */
+import type { DiskSource, SourceSnapshot } from '../disks/diskSource';
+import { errors, storageStatus } from '../errors';
+import { ByteRange, clip, totalBytes, union } from '../ranges/byteRange';
+import { partitionBlocks, touchedBlocks } from '../ranges/writePlanning';
+import { listAllocatedRanges } from '../util/pageBlobRanges';
+import { holdLease } from '../vault/baseLease';
+import { readChain } from '../vault/chainState';
+import { readJson, writeJson } from '../vault/jsonBlob';
+import type { VaultDisk } from '../vault/vaultDisk';
+import { BLOCK_BYTES, assertJobId, vaultPaths } from '../vault/vaultLayout';
+import { computeDelta } from './deltaPlan';
+import { ChunkRanges, Plan, PLAN_VERSION, PlanSummary, planSchema, summarizePlan, toTuples } from './jobDocuments';
+
+/** Default work per copy activity: 8 GiB of blocks takes a few minutes at vault speeds. */
+export const DEFAULT_CHUNK_BUDGET_BYTES = 8 * 1024 * 1024 * 1024;
+
+export interface PlanBackupOptions {
+  chunkBudgetBytes?: number;
+  now?: Date;
+  abortSignal?: AbortSignal;
+}
+
+export async function planBackup(
+  source: DiskSource,
+  vault: VaultDisk,
+  jobId: string,
+  snapshot: SourceSnapshot,
+  options: PlanBackupOptions = {},
+): Promise<PlanSummary> {
+  assertJobId(jobId);
+  const { container, diskKey } = vault;
+  const existing = await readJson(container, vaultPaths.plan(diskKey, jobId), planSchema);
+  if (existing) return summarizePlan(existing.value);
+  if (snapshot.sizeBytes % 512 !== 0) {
+    throw errors.invalidArgument(source.description, `size ${snapshot.sizeBytes} is not a multiple of 512 bytes`);
+  }
+
+  const chain = await readChain(container, diskKey);
+  await ensureBase(vault, snapshot.sizeBytes);
+  const lease = await holdLease(vault.base, diskKey, jobId);
+  try {
+    await resizeBase(vault, snapshot.sizeBytes, lease.leaseId);
+    const head = chain.state.head;
+    const incremental = head !== null && (await usableDiffBase(source, vault, head.sourceSnapshotId, head.recoveryPointId));
+    const [fidelity, newAllocated, baseAllocated] = await Promise.all([
+      source.diffFidelity(),
+      source.allocatedRanges(snapshot.id, options.abortSignal),
+      listAllocatedRanges(vault.base, options.abortSignal),
+    ]);
+    let previous;
+    if (incremental && head) {
+      const [allocated, reported] = await Promise.all([
+        source.allocatedRanges(head.sourceSnapshotId, options.abortSignal),
+        source.changedRanges(head.sourceSnapshotId, snapshot.id, options.abortSignal),
+      ]);
+      previous = { allocated, reportedChanged: reported.changed, reportedCleared: reported.cleared };
+    }
+    const delta = computeDelta({ sizeBytes: snapshot.sizeBytes, newAllocated, baseAllocated, previous });
+    const blocks = touchedBlocks(union(delta.changed, delta.cleared), BLOCK_BYTES);
+    const chunks = partitionBlocks(blocks, BLOCK_BYTES, options.chunkBudgetBytes ?? DEFAULT_CHUNK_BUDGET_BYTES);
+
+    for (const chunk of chunks) {
+      const span = blocksToBytes(chunk.blocks, snapshot.sizeBytes);
+      const ranges: ChunkRanges = {
+        index: chunk.index,
+        blocks: toTuples(chunk.blocks),
+        changed: toTuples(clipAll(delta.changed, span)),
+        cleared: toTuples(clipAll(delta.cleared, span)),
+        allocated: toTuples(clipAll(newAllocated, span)),
+      };
+      await writeJson(container, vaultPaths.chunk(diskKey, jobId, chunk.index), ranges, 'overwrite');
+    }
+    const plan: Plan = {
+      version: PLAN_VERSION,
+      jobId,
+      diskKey,
+      mode: incremental ? 'incremental' : 'full',
+      fidelity,
+      createdAt: (options.now ?? new Date()).toISOString(),
+      source: {
+        kind: source.kind,
+        description: source.description,
+        snapshotId: snapshot.id,
+        createdAt: snapshot.createdAt.toISOString(),
+        sizeBytes: snapshot.sizeBytes,
+      },
+      previous: incremental && head ? { recoveryPointId: head.recoveryPointId, sourceSnapshotId: head.sourceSnapshotId } : null,
+      chainEtag: chain.etag ?? null,
+      blockBytes: BLOCK_BYTES,
+      bytes: { allocated: totalBytes(newAllocated), changed: totalBytes(delta.changed), cleared: totalBytes(delta.cleared) },
+      chunks: chunks.map((c) => ({ index: c.index, blocks: c.bytes / BLOCK_BYTES, bytes: c.bytes })),
+    };
+    // The plan is written last: its presence means every chunk file exists.
+    await writeJson(container, vaultPaths.plan(diskKey, jobId), plan, 'overwrite');
+    return summarizePlan(plan);
+  } finally {
+    await lease.stop(false);
+  }
+}
+
+export async function readPlan(vault: VaultDisk, jobId: string): Promise<Plan> {
+  const found = await readJson(vault.container, vaultPaths.plan(vault.diskKey, jobId), planSchema);
+  if (!found) throw errors.notFound('backup plan', `${vault.diskKey}/${jobId}`);
+  return found.value;
+}
+
+/** An incremental needs the previous source snapshot (diff base) and the previous manifest (hash base). */
+async function usableDiffBase(source: DiskSource, vault: VaultDisk, sourceSnapshotId: string, rpId: string): Promise<boolean> {
+  try {
+    await source.getSnapshot(sourceSnapshotId);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'NOT_FOUND') return false;
+    throw e;
+  }
+  return vault.container.getBlobClient(vaultPaths.manifest(vault.diskKey, rpId)).exists();
+}
+
+async function ensureBase(vault: VaultDisk, sizeBytes: number): Promise<void> {
+  try {
+    await vault.base.create(sizeBytes, { conditions: { ifNoneMatch: '*' } });
+  } catch (e) {
+    const status = storageStatus(e);
+    if (status !== 409 && status !== 412) throw errors.storage(`creating the vault base blob of ${vault.diskKey}`, e);
+  }
+}
+
+async function resizeBase(vault: VaultDisk, sizeBytes: number, leaseId: string): Promise<void> {
+  const props = await vault.base.getProperties();
+  if (props.contentLength !== sizeBytes) {
+    await vault.base.resize(sizeBytes, { conditions: { leaseId } });
+  }
+}
+
+function blocksToBytes(blocks: readonly ByteRange[], sizeBytes: number): ByteRange[] {
+  return blocks.map((b) => ({ start: b.start * BLOCK_BYTES, end: Math.min(b.end * BLOCK_BYTES, sizeBytes) }));
+}
+
+function clipAll(ranges: readonly ByteRange[], span: readonly ByteRange[]): ByteRange[] {
+  return span.flatMap((s) => clip(ranges, s.start, s.end));
+}

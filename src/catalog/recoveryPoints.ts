@@ -1,0 +1,51 @@
+/**
+ * The catalog of a disk's recovery points: list (newest first), read one, delete one. A
+ * recovery point exists exactly when its manifest does; deletion removes the manifest first
+ * (so the point disappears from listings at once), then its hash list, then its vault snapshot.
+ */
+import type { ContainerClient } from '@azure/storage-blob';
+import { errors } from '../errors';
+import { readChain } from '../vault/chainState';
+import { deleteBlobIfExists, readJson } from '../vault/jsonBlob';
+import { Manifest, RecoveryPointSummary, manifestSchema, summarize } from '../vault/manifest';
+import { VaultDisk } from '../vault/vaultDisk';
+import { parseRecoveryPointId, vaultPaths } from '../vault/vaultLayout';
+
+export async function listRecoveryPoints(vault: VaultDisk): Promise<RecoveryPointSummary[]> {
+  const points: RecoveryPointSummary[] = [];
+  const prefix = vaultPaths.pointsPrefix(vault.diskKey);
+  for await (const item of vault.container.listBlobsFlat({ prefix })) {
+    if (!item.name.endsWith('.json')) continue;
+    const found = await readJson(vault.container, item.name, manifestSchema);
+    if (found) points.push(summarize(found.value));
+  }
+  return points.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+}
+
+export async function readRecoveryPoint(container: ContainerClient, rpId: string): Promise<Manifest> {
+  const { diskKey } = parseRecoveryPointId(rpId);
+  const found = await readJson(container, vaultPaths.manifest(diskKey, rpId), manifestSchema);
+  if (!found) throw errors.notFound('recovery point', rpId);
+  return found.value;
+}
+
+export interface DeleteOptions {
+  /** Allow deleting the chain head (the next backup is then a full one). */
+  allowChainHead?: boolean;
+}
+
+export async function deleteRecoveryPoint(container: ContainerClient, rpId: string, options: DeleteOptions = {}): Promise<void> {
+  const manifest = await readRecoveryPoint(container, rpId);
+  const vault = new VaultDisk(container, manifest.diskKey);
+  const chain = await readChain(container, manifest.diskKey);
+  if (!options.allowChainHead && chain.state.head?.recoveryPointId === rpId) {
+    throw errors.chainBroken(manifest.diskKey, `recovery point ${rpId} is the newest one (the next backup's base) and is kept`);
+  }
+  await deleteBlobIfExists(container, vaultPaths.manifest(manifest.diskKey, rpId));
+  await deleteBlobIfExists(container, manifest.blocks.blob);
+  try {
+    await vault.base.withSnapshot(manifest.vault.snapshot).deleteIfExists();
+  } catch (e) {
+    throw errors.storage(`deleting the vault snapshot of ${rpId}`, e);
+  }
+}

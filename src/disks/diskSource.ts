@@ -1,0 +1,56 @@
+/**
+ * A disk that deltavault backs up. Two implementations: a page-blob VHD (pageBlobSource.ts)
+ * and, later, a managed disk through Azure Resource Manager. Everything the engine needs
+ * from a source goes through this interface, so the planner and the copier never know which
+ * kind of disk they are reading.
+ */
+import type { ByteRange } from '../ranges/byteRange';
+
+export interface SourceSnapshot {
+  /** Opaque id of the snapshot within this source (a blob snapshot timestamp, an ARM id, …). */
+  readonly id: string;
+  readonly createdAt: Date;
+  readonly sizeBytes: number;
+  /** The job that created it, when deltavault created it. */
+  readonly jobId?: string;
+}
+
+/**
+ * How far `changedRanges` can be trusted.
+ * - `exact`: it lists (at most) the ranges written between the two snapshots (Azure).
+ * - `superset`: it may list ranges that did not change (the Azurite emulator lists every valid
+ *   range); the copier then compares with the vault before it writes.
+ */
+export type DiffFidelity = 'exact' | 'superset';
+
+export interface RangeDiff {
+  readonly changed: ByteRange[];
+  /** Ranges the service reported as cleared; may be empty even when pages were cleared. */
+  readonly cleared: ByteRange[];
+}
+
+/** Reads one snapshot; for managed disks it holds a short-lived read grant until closed. */
+export interface SnapshotReader {
+  /** Reads `range` (≤ 4 MiB) into `target` at `targetOffset`. Unallocated pages read as zeros. */
+  readInto(range: ByteRange, target: Buffer, targetOffset: number, abortSignal?: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DiskSource {
+  readonly kind: 'pageBlob' | 'managedDisk';
+  /** Human-readable and safe to log: never contains a SAS token or key. */
+  readonly description: string;
+  diffFidelity(): Promise<DiffFidelity>;
+  /** Creates a crash-consistent snapshot tagged with `jobId`; a retry with the same job id returns the snapshot it already made. */
+  createSnapshot(jobId: string): Promise<SourceSnapshot>;
+  findSnapshot(jobId: string): Promise<SourceSnapshot | undefined>;
+  /** The snapshots deltavault made of this disk, oldest first. */
+  listSnapshots(): Promise<SourceSnapshot[]>;
+  getSnapshot(snapshotId: string): Promise<SourceSnapshot>;
+  deleteSnapshot(snapshotId: string): Promise<void>;
+  /** Allocated (written, not cleared) ranges of a snapshot, normalized. */
+  allocatedRanges(snapshotId: string, abortSignal?: AbortSignal): Promise<ByteRange[]>;
+  /** Ranges changed between two snapshots of this disk, normalized. */
+  changedRanges(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal): Promise<RangeDiff>;
+  openReader(snapshotId: string): Promise<SnapshotReader>;
+}

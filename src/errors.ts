@@ -1,0 +1,111 @@
+/**
+ * Every error deltavault raises is a DeltavaultError with a stable `code` (for scripts, events
+ * and problem+json answers) and a message a person can act on. Build them through `errors`,
+ * the one factory, so codes and HTTP statuses stay in one place.
+ */
+export type ErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_RANGE'
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'BASE_LEASED'
+  | 'CHAIN_CONFLICT'
+  | 'CHAIN_BROKEN'
+  | 'MANIFEST_INVALID'
+  | 'INTEGRITY_FAILED'
+  | 'SOURCE_CHANGED'
+  | 'STORAGE_FAILED';
+
+const STATUS: Record<ErrorCode, number> = {
+  INVALID_ARGUMENT: 400,
+  INVALID_RANGE: 400,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  BASE_LEASED: 409,
+  CHAIN_CONFLICT: 409,
+  CHAIN_BROKEN: 409,
+  MANIFEST_INVALID: 500,
+  INTEGRITY_FAILED: 500,
+  SOURCE_CHANGED: 409,
+  STORAGE_FAILED: 502,
+};
+
+export class DeltavaultError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DeltavaultError';
+    this.code = code;
+    this.status = STATUS[code];
+    this.details = options.details;
+  }
+
+  /** A plain object that is safe to put in events, logs and orchestration history. */
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+export function isDeltavaultError(e: unknown, code?: ErrorCode): e is DeltavaultError {
+  return e instanceof DeltavaultError && (code === undefined || e.code === code);
+}
+
+/** HTTP status of a failed storage call, if it was one. */
+export function storageStatus(e: unknown): number | undefined {
+  const status = (e as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** The storage service's error code (`x-ms-error-code`), if it was one. */
+export function storageCode(e: unknown): string | undefined {
+  const code = (e as { code?: unknown; details?: { errorCode?: unknown } } | null);
+  const value = code?.details?.errorCode ?? code?.code;
+  return typeof value === 'string' ? value : undefined;
+}
+
+export const errors = {
+  invalidArgument: (what: string, problem: string) =>
+    new DeltavaultError('INVALID_ARGUMENT', `${what}: ${problem}`, { details: { what } }),
+  invalidRange: (problem: string, details?: Record<string, unknown>) =>
+    new DeltavaultError('INVALID_RANGE', problem, { details }),
+  notFound: (kind: string, id: string) =>
+    new DeltavaultError('NOT_FOUND', `${kind} '${id}' does not exist`, { details: { kind, id } }),
+  alreadyExists: (kind: string, id: string) =>
+    new DeltavaultError('ALREADY_EXISTS', `${kind} '${id}' already exists; deltavault never overwrites it`, {
+      details: { kind, id },
+    }),
+  baseLeased: (diskKey: string, cause?: unknown) =>
+    new DeltavaultError(
+      'BASE_LEASED',
+      `another job is writing the vault base blob of disk '${diskKey}' (it holds the write lease); ` +
+        'wait for it to finish or for its lease to expire (60 s after it stopped)',
+      { cause, details: { diskKey } },
+    ),
+  chainConflict: (diskKey: string, cause?: unknown) =>
+    new DeltavaultError(
+      'CHAIN_CONFLICT',
+      `the backup chain of disk '${diskKey}' was advanced by another writer while this job ran; this job's ` +
+        'recovery point was not recorded as the chain head',
+      { cause, details: { diskKey } },
+    ),
+  chainBroken: (diskKey: string, problem: string) =>
+    new DeltavaultError('CHAIN_BROKEN', `backup chain of disk '${diskKey}': ${problem}`, { details: { diskKey } }),
+  manifestInvalid: (where: string, problem: string) =>
+    new DeltavaultError('MANIFEST_INVALID', `${where}: ${problem}`, { details: { where } }),
+  integrityFailed: (what: string, badBlocks: number[]) =>
+    new DeltavaultError(
+      'INTEGRITY_FAILED',
+      `${what}: ${badBlocks.length} block(s) do not match the manifest hashes (first: ${badBlocks.slice(0, 10).join(', ')})`,
+      { details: { badBlocks: badBlocks.slice(0, 1000) } },
+    ),
+  sourceChanged: (what: string) => new DeltavaultError('SOURCE_CHANGED', what),
+  storage: (operation: string, cause: unknown) =>
+    new DeltavaultError(
+      'STORAGE_FAILED',
+      `${operation} failed: ${storageCode(cause) ?? 'error'} (HTTP ${storageStatus(cause) ?? '?'})`,
+      { cause, details: { operation, status: storageStatus(cause), storageCode: storageCode(cause) } },
+    ),
+};

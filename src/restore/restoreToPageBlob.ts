@@ -1,0 +1,84 @@
+/**
+ * Step 6 of the data path: restore a recovery point into a *new* page blob. Copies only the
+ * allocated ranges of the vault snapshot, checks every block against the manifest hash before
+ * writing it (so corrupt vault data never lands silently), with bounded concurrency and fixed
+ * memory. Never overwrites an existing blob, except the one this same restore created (a
+ * retried activity resumes it).
+ */
+import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
+import { readRecoveryPoint } from '../catalog/recoveryPoints';
+import { errors, storageStatus } from '../errors';
+import { describeBlob, listAllocatedRanges } from '../util/pageBlobRanges';
+import { readPageBlobInto } from '../util/pageBlobIo';
+import { readBlockHashes } from '../vault/blockHashList';
+import { scanBlocks } from './blockScan';
+
+export const RESTORE_METADATA_KEY = 'deltavaultrestore';
+
+export interface RestoreOptions {
+  concurrency?: number;
+  onProgress?: (progress: { bytesDone: number; bytesTotal: number }) => void;
+}
+
+export interface RestoreResult {
+  recoveryPointId: string;
+  target: string;
+  sizeBytes: number;
+  bytesWritten: number;
+  blocksChecked: number;
+}
+
+export async function restoreToPageBlob(
+  container: ContainerClient,
+  rpId: string,
+  target: PageBlobClient,
+  restoreId: string,
+  options: RestoreOptions = {},
+): Promise<RestoreResult> {
+  const manifest = await readRecoveryPoint(container, rpId);
+  const snapshot = container.getPageBlobClient(manifest.vault.baseBlob).withSnapshot(manifest.vault.snapshot);
+  await createTarget(target, manifest.sizeBytes, restoreId);
+
+  const allocated = await listAllocatedRanges(snapshot);
+  const bytesTotal = allocated.reduce((sum, r) => sum + r.end - r.start, 0);
+  let bytesWritten = 0;
+  const scan = await scanBlocks({
+    readInto: (range, buffer, offset) => readPageBlobInto(snapshot, range, buffer, offset),
+    allocated,
+    hashes: readBlockHashes(container, manifest.blocks.blob, { blockBytes: manifest.blocks.sizeBytes, sha256: manifest.blocks.sha256 }),
+    sizeBytes: manifest.sizeBytes,
+    blockBytes: manifest.blocks.sizeBytes,
+    concurrency: options.concurrency ?? 8,
+    onBlock: async (block) => {
+      if (!block.ok) return; // reported below; never write data that fails its hash
+      for (const r of block.allocated) {
+        const length = r.end - r.start;
+        try {
+          await target.uploadPages(block.data.subarray(r.start - block.start, r.end - block.start), r.start, length);
+        } catch (e) {
+          throw errors.storage(`writing bytes ${r.start}-${r.end - 1} of ${describeBlob(target)}`, e);
+        }
+        bytesWritten += length;
+      }
+      options.onProgress?.({ bytesDone: bytesWritten, bytesTotal });
+    },
+  });
+  if (scan.badBlocks.length > 0) {
+    throw errors.integrityFailed(`recovery point ${rpId} in the vault`, scan.badBlocks);
+  }
+  return { recoveryPointId: rpId, target: describeBlob(target), sizeBytes: manifest.sizeBytes, bytesWritten, blocksChecked: scan.blocksChecked };
+}
+
+async function createTarget(target: PageBlobClient, sizeBytes: number, restoreId: string): Promise<void> {
+  try {
+    await target.create(sizeBytes, { conditions: { ifNoneMatch: '*' }, metadata: { [RESTORE_METADATA_KEY]: restoreId } });
+    return;
+  } catch (e) {
+    const status = storageStatus(e);
+    if (status !== 409 && status !== 412) throw errors.storage(`creating restore target ${describeBlob(target)}`, e);
+  }
+  const props = await target.getProperties();
+  if (props.metadata?.[RESTORE_METADATA_KEY] !== restoreId || props.contentLength !== sizeBytes) {
+    throw errors.alreadyExists('restore target blob', describeBlob(target));
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Runs `work` over `items` with at most `concurrency` in flight, pulling the next item only
+ * when a slot frees, so neither a huge iterable nor its results pile up in memory (p-limit
+ * queues every task up front; this pulls). On the first failure it stops pulling, lets the
+ * running items finish, and throws that failure with any others attached.
+ */
+export async function forEachBounded<T>(
+  items: Iterable<T> | AsyncIterable<T>,
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+  const iterator: AsyncIterator<T> | Iterator<T> =
+    Symbol.asyncIterator in items ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]();
+  const failures: unknown[] = [];
+  let pulling: Promise<IteratorResult<T>> = Promise.resolve({ done: false, value: undefined as T });
+  // Pulls are serialized: async generators must not be advanced concurrently.
+  const next = (): Promise<IteratorResult<T>> => (pulling = pulling.catch(() => undefined).then(() => iterator.next()));
+  async function worker(): Promise<void> {
+    while (failures.length === 0) {
+      let step: IteratorResult<T>;
+      try {
+        step = await next();
+      } catch (e) {
+        failures.push(e);
+        return;
+      }
+      if (step.done) return;
+      try {
+        await work(step.value);
+      } catch (e) {
+        failures.push(e);
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  if (failures.length > 0) {
+    const [first, ...rest] = failures;
+    if (rest.length > 0 && first instanceof Error) Object.assign(first, { others: rest });
+    throw first;
+  }
+}

@@ -1,0 +1,46 @@
+/** Page-range listing helpers shared by every page-blob client (source disks and the vault). */
+import type { PageBlobClient } from '@azure/storage-blob';
+import { ByteRange, normalize } from '../ranges/byteRange';
+import { errors } from '../errors';
+
+const PAGE_LIST_PAGE_SIZE = 5000;
+
+/** Allocated ranges of a page blob (or of one of its snapshots, given a snapshot client), normalized. */
+export async function listAllocatedRanges(blob: PageBlobClient, abortSignal?: AbortSignal): Promise<ByteRange[]> {
+  const ranges: ByteRange[] = [];
+  try {
+    for await (const page of blob.listPageRanges(0, undefined, { abortSignal }).byPage({ maxPageSize: PAGE_LIST_PAGE_SIZE })) {
+      for (const r of page.pageRange ?? []) ranges.push({ start: r.start, end: r.end + 1 });
+    }
+  } catch (e) {
+    throw errors.storage(`listing page ranges of ${describeBlob(blob)}`, e);
+  }
+  return normalize(ranges);
+}
+
+/** `Get Page Ranges Diff` against an earlier snapshot of the same blob. */
+export async function listRangeDiff(
+  blob: PageBlobClient,
+  prevSnapshot: string,
+  abortSignal?: AbortSignal,
+): Promise<{ changed: ByteRange[]; cleared: ByteRange[] }> {
+  const changed: ByteRange[] = [];
+  const cleared: ByteRange[] = [];
+  try {
+    const pages = blob.listPageRangesDiff(0, 0, prevSnapshot, { abortSignal }).byPage({ maxPageSize: PAGE_LIST_PAGE_SIZE });
+    for await (const page of pages) {
+      for (const r of page.pageRange ?? []) changed.push({ start: r.start, end: r.end + 1 });
+      for (const r of page.clearRange ?? []) cleared.push({ start: r.start, end: r.end + 1 });
+    }
+  } catch (e) {
+    throw errors.storage(`diffing page ranges of ${describeBlob(blob)}`, e);
+  }
+  return { changed: normalize(changed), cleared: normalize(cleared) };
+}
+
+/** A blob's URL without its query string: safe to log (no SAS token). */
+export function describeBlob(blob: { url: string }): string {
+  const url = new URL(blob.url);
+  const snapshot = url.searchParams.get('snapshot');
+  return `${url.origin}${url.pathname}${snapshot ? `@${snapshot}` : ''}`;
+}
