@@ -1,0 +1,48 @@
+/**
+ * One measured operation in its own process, so its peak RSS is its own: a backup of a disk
+ * or a restore of a recovery point. Prints one JSON line with wall time, peak RSS and the
+ * operation's own counters. Driven by runBench.ts.
+ */
+import { performance } from 'node:perf_hooks';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { PageBlobSource } from '../src/disks/pageBlobSource';
+import { VaultDisk } from '../src/vault/vaultDisk';
+import { runBackup } from '../src/backup/runBackup';
+import { restoreToPageBlob } from '../src/restore/restoreToPageBlob';
+
+interface Task {
+  kind: 'backup' | 'restore';
+  connectionString: string;
+  container: string;
+  diskBlob?: string;
+  diskKey?: string;
+  jobId?: string;
+  recoveryPointId?: string;
+  target?: string;
+  concurrency: number;
+}
+
+async function main(): Promise<void> {
+  const task = JSON.parse(process.argv[2] ?? '{}') as Task;
+  const container = BlobServiceClient.fromConnectionString(task.connectionString).getContainerClient(task.container);
+  const started = performance.now();
+  let counters: Record<string, unknown>;
+  if (task.kind === 'backup') {
+    const source = new PageBlobSource(container, container.getPageBlobClient(task.diskBlob!));
+    const outcome = await runBackup(source, new VaultDisk(container, task.diskKey!), task.jobId!, { concurrency: task.concurrency });
+    counters = { plan: outcome.plan, totals: outcome.totals, recoveryPointId: outcome.recoveryPoint.id };
+  } else {
+    const result = await restoreToPageBlob(container, task.recoveryPointId!, container.getPageBlobClient(task.target!), `bench-${Date.now()}`, {
+      concurrency: task.concurrency,
+    });
+    counters = { bytesWritten: result.bytesWritten };
+  }
+  const wallMs = performance.now() - started;
+  const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(`${JSON.stringify({ wallMs, peakRssMiB, ...counters })}\n`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+  process.exit(1);
+});
