@@ -54,6 +54,7 @@ export async function copyChunk(
   const blockBytes = plan.blockBytes;
   const sizeBytes = plan.source.sizeBytes;
   const compare = plan.fidelity === 'superset';
+  const previousHashes = found.value.previousHashes ? new Map(found.value.previousHashes) : undefined;
   const concurrency = options.concurrency ?? DEFAULT_COPY_CONCURRENCY;
 
   const result: ChunkResult = {
@@ -88,8 +89,13 @@ export async function copyChunk(
           await openReader.readInto(read, data, read.start - start, options.abortSignal);
           result.bytesRead += read.end - read.start;
         }
+        const blockData = data.subarray(0, end - start);
+        const hash = createHash('sha256').update(blockData).digest('hex');
         let writes: ByteRange[] = changed;
-        if (compare && base && changed.length > 0) {
+        if (compare && previousHashes && hash === (previousHashes.get(block) ?? zeroHash(end - start))) {
+          // The base still holds the previous point and this block hashes the same: nothing changed.
+          writes = [];
+        } else if (compare && base && changed.length > 0) {
           for (const read of coalesce(changed, COALESCE_GAP_BYTES)) {
             await readPageBlobInto(vault.base, read, base, read.start - start, options.abortSignal);
             result.bytesRead += read.end - read.start;
@@ -110,9 +116,7 @@ export async function copyChunk(
           result.clearPageCalls++;
           result.bytesCleared += c.end - c.start;
         }
-        if (allocated.length > 0) {
-          hashes.set(block, createHash('sha256').update(data.subarray(0, end - start)).digest('hex'));
-        }
+        if (allocated.length > 0) hashes.set(block, hash);
       } finally {
         buffers.give([data, base]);
       }
@@ -127,6 +131,17 @@ export async function copyChunk(
   result.hashes = [...hashes.entries()].sort((a, b) => a[0] - b[0]);
   await writeJson(container, vaultPaths.chunkDone(diskKey, jobId, chunkIndex), result, 'overwrite');
   return result;
+}
+
+const zeroHashes = new Map<number, string>();
+/** SHA-256 of `bytes` zero bytes (the hash of a block that holds no data). */
+export function zeroHash(bytes: number): string {
+  let hash = zeroHashes.get(bytes);
+  if (!hash) {
+    hash = createHash('sha256').update(Buffer.alloc(bytes)).digest('hex');
+    zeroHashes.set(bytes, hash);
+  }
+  return hash;
 }
 
 function* blockIndices(blocks: readonly ByteRange[]): Generator<number> {

@@ -12,6 +12,8 @@ import { listAllocatedRanges } from '../util/pageBlobRanges';
 import { holdLease } from '../vault/baseLease';
 import { readChain } from '../vault/chainState';
 import { readJson, writeJson } from '../vault/jsonBlob';
+import { readBlockHashes } from '../vault/blockHashList';
+import { manifestSchema } from '../vault/manifest';
 import type { VaultDisk } from '../vault/vaultDisk';
 import { BLOCK_BYTES, assertJobId, vaultPaths } from '../vault/vaultLayout';
 import { computeDelta } from './deltaPlan';
@@ -42,6 +44,8 @@ export async function planBackup(
   }
 
   const chain = await readChain(container, diskKey);
+  // Read before this job touches the base: unchanged since the seal means it holds the head's bytes.
+  const baseEtagBefore = await currentEtag(vault);
   await ensureBase(vault, snapshot.sizeBytes);
   const lease = await holdLease(vault.base, diskKey, jobId);
   try {
@@ -62,6 +66,9 @@ export async function planBackup(
       previous = { allocated, reportedChanged: reported.changed, reportedCleared: reported.cleared };
     }
     const delta = computeDelta({ sizeBytes: snapshot.sizeBytes, newAllocated, baseAllocated, previous });
+    const baseHoldsHead = head?.baseEtag !== undefined && head.baseEtag === baseEtagBefore;
+    const previousHashes =
+      incremental && head && fidelity === 'superset' && baseHoldsHead ? await headHashes(vault, head.recoveryPointId) : undefined;
     const blocks = touchedBlocks(union(delta.changed, delta.cleared), BLOCK_BYTES);
     const chunks = partitionBlocks(blocks, BLOCK_BYTES, options.chunkBudgetBytes ?? DEFAULT_CHUNK_BUDGET_BYTES);
 
@@ -73,6 +80,7 @@ export async function planBackup(
         changed: toTuples(clipAll(delta.changed, span)),
         cleared: toTuples(clipAll(delta.cleared, span)),
         allocated: toTuples(clipAll(newAllocated, span)),
+        ...(previousHashes ? { previousHashes: await previousHashes.take(chunk.blocks) } : {}),
       };
       await writeJson(container, vaultPaths.chunk(diskKey, jobId, chunk.index), ranges, 'overwrite');
     }
@@ -119,6 +127,42 @@ async function usableDiffBase(source: DiskSource, vault: VaultDisk, sourceSnapsh
     throw e;
   }
   return vault.container.getBlobClient(vaultPaths.manifest(vault.diskKey, rpId)).exists();
+}
+
+async function currentEtag(vault: VaultDisk): Promise<string | undefined> {
+  try {
+    return (await vault.base.getProperties()).etag;
+  } catch (e) {
+    if (storageStatus(e) === 404) return undefined;
+    throw errors.storage(`reading the vault base blob of ${vault.diskKey}`, e);
+  }
+}
+
+/**
+ * The head recovery point's block hashes, handed out chunk by chunk: chunks ask in ascending
+ * block order, so the hash list streams through once whatever its size.
+ */
+async function headHashes(vault: VaultDisk, rpId: string): Promise<{ take(blocks: readonly ByteRange[]): Promise<[number, string][]> }> {
+  const manifest = await readJson(vault.container, vaultPaths.manifest(vault.diskKey, rpId), manifestSchema);
+  if (!manifest) throw errors.notFound('recovery point', rpId);
+  const records = readBlockHashes(vault.container, manifest.value.blocks.blob, {
+    blockBytes: manifest.value.blocks.sizeBytes,
+    sha256: manifest.value.blocks.sha256,
+  });
+  let current = await records.next();
+  return {
+    async take(blocks) {
+      const out: [number, string][] = [];
+      for (const range of blocks) {
+        while (!current.done && current.value.index < range.start) current = await records.next();
+        while (!current.done && current.value.index < range.end) {
+          out.push([current.value.index, current.value.hash.toString('hex')]);
+          current = await records.next();
+        }
+      }
+      return out;
+    },
+  };
 }
 
 async function ensureBase(vault: VaultDisk, sizeBytes: number): Promise<void> {

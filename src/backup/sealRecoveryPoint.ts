@@ -31,7 +31,8 @@ export async function sealRecoveryPoint(vault: VaultDisk, jobId: string, options
   const manifestName = vaultPaths.manifest(diskKey, rpId);
   const existing = await readJson(container, manifestName, manifestSchema);
   if (existing) {
-    await finishJob(vault, plan, existing.value, options.now ?? new Date());
+    // A retried seal cannot prove nobody wrote the base since: record no ETag (next job compares).
+    await finishJob(vault, plan, existing.value, undefined, options.now ?? new Date());
     return summarize(existing.value);
   }
 
@@ -44,8 +45,10 @@ export async function sealRecoveryPoint(vault: VaultDisk, jobId: string, options
 
   const lease = await holdLease(vault.base, diskKey, jobId);
   let manifest: Manifest;
+  let baseEtag: string | undefined;
   try {
     const vaultSnapshot = await snapshotBase(vault, rpId);
+    baseEtag = (await vault.base.getProperties()).etag;
     const hashesName = vaultPaths.blockHashes(diskKey, rpId);
     const previous = plan.previous ? await readJson(container, vaultPaths.manifest(diskKey, plan.previous.recoveryPointId), manifestSchema) : undefined;
     if (plan.previous && !previous) {
@@ -86,12 +89,12 @@ export async function sealRecoveryPoint(vault: VaultDisk, jobId: string, options
   } finally {
     await lease.stop(true);
   }
-  await finishJob(vault, plan, manifest, options.now ?? new Date());
+  await finishJob(vault, plan, manifest, baseEtag, options.now ?? new Date());
   return summarize(manifest);
 }
 
 /** Advances the chain to the sealed point, then removes the job's working documents. */
-async function finishJob(vault: VaultDisk, plan: Plan, manifest: Manifest, now: Date): Promise<void> {
+async function finishJob(vault: VaultDisk, plan: Plan, manifest: Manifest, baseEtag: string | undefined, now: Date): Promise<void> {
   await advanceChain(
     vault.container,
     vault.diskKey,
@@ -101,6 +104,7 @@ async function finishJob(vault: VaultDisk, plan: Plan, manifest: Manifest, now: 
       sourceSnapshotId: plan.source.snapshotId,
       sourceCreatedAt: plan.source.createdAt,
       sizeBytes: plan.source.sizeBytes,
+      ...(baseEtag ? { baseEtag } : {}),
     },
     now,
   );

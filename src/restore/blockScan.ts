@@ -11,7 +11,7 @@ import { clip } from '../ranges/byteRange';
 import { touchedBlocks } from '../ranges/writePlanning';
 import type { BlockHash } from '../vault/blockHashList';
 import { forEachBounded } from '../util/boundedPool';
-import { coalesce } from '../backup/copyChunk';
+import { coalesce, zeroHash } from '../backup/copyChunk';
 
 export interface ScannedBlock {
   readonly index: number;
@@ -37,16 +37,6 @@ export interface ScanResult {
   blocksChecked: number;
   badBlocks: number[];
   bytesRead: number;
-}
-
-const ZERO_HASH_CACHE = new Map<number, string>();
-function zeroHash(bytes: number): string {
-  let hash = ZERO_HASH_CACHE.get(bytes);
-  if (!hash) {
-    hash = createHash('sha256').update(Buffer.alloc(bytes)).digest('hex');
-    ZERO_HASH_CACHE.set(bytes, hash);
-  }
-  return hash;
 }
 
 export async function scanBlocks(input: ScanInput): Promise<ScanResult> {

@@ -17,6 +17,9 @@ export const chainHeadSchema = z
     sourceSnapshotId: z.string().min(1),
     sourceCreatedAt: z.iso.datetime(),
     sizeBytes: z.number().int().nonnegative(),
+    /** ETag of the base blob right after this point was sealed: while it is unchanged, the base
+     *  still holds exactly this recovery point's bytes. Absent when not known. */
+    baseEtag: z.string().optional(),
   })
   .strict();
 
