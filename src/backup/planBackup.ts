@@ -39,8 +39,8 @@ export async function planBackup(
   const { container, diskKey } = vault;
   const existing = await readJson(container, vaultPaths.plan(diskKey, jobId), planSchema);
   if (existing) return summarizePlan(existing.value);
-  if (snapshot.sizeBytes % 512 !== 0) {
-    throw errors.invalidArgument(source.description, `size ${snapshot.sizeBytes} is not a multiple of 512 bytes`);
+  if (snapshot.sizeBytes <= 0 || snapshot.sizeBytes % 512 !== 0) {
+    throw errors.invalidArgument(source.description, `size ${snapshot.sizeBytes} is not a positive multiple of 512 bytes`);
   }
 
   const chain = await readChain(container, diskKey);
@@ -69,7 +69,13 @@ export async function planBackup(
     const baseHoldsHead = head?.baseEtag !== undefined && head.baseEtag === baseEtagBefore;
     const previousHashes =
       incremental && head && fidelity === 'superset' && baseHoldsHead ? await headHashes(vault, head.recoveryPointId) : undefined;
-    const blocks = touchedBlocks(union(delta.changed, delta.cleared), BLOCK_BYTES);
+    // After a resize the block that ends at the smaller size changes length, so its hash must be
+    // computed again even when none of its bytes changed.
+    const resizedTail =
+      incremental && head && head.sizeBytes !== snapshot.sizeBytes
+        ? [{ start: Math.min(head.sizeBytes, snapshot.sizeBytes) - 512, end: Math.min(head.sizeBytes, snapshot.sizeBytes) }]
+        : [];
+    const blocks = touchedBlocks(union(union(delta.changed, delta.cleared), resizedTail), BLOCK_BYTES);
     const chunks = partitionBlocks(blocks, BLOCK_BYTES, options.chunkBudgetBytes ?? DEFAULT_CHUNK_BUDGET_BYTES);
 
     for (const chunk of chunks) {

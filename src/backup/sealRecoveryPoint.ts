@@ -8,7 +8,7 @@
 import type { BlockHash } from '../vault/blockHashList';
 import { readBlockHashes, writeBlockHashes } from '../vault/blockHashList';
 import { holdLease } from '../vault/baseLease';
-import { advanceChain } from '../vault/chainState';
+import { advanceChain, readChain } from '../vault/chainState';
 import { deleteBlobIfExists, readJson, writeJson } from '../vault/jsonBlob';
 import { Manifest, MANIFEST_VERSION, RecoveryPointSummary, manifestSchema, summarize } from '../vault/manifest';
 import type { VaultDisk } from '../vault/vaultDisk';
@@ -85,6 +85,9 @@ export async function sealRecoveryPoint(vault: VaultDisk, jobId: string, options
       },
       blocks: { sizeBytes: plan.blockBytes, count: written.count, blob: hashesName, sha256: written.sha256 },
     };
+    // Refuse before the point becomes visible if another writer moved the chain meanwhile.
+    const chain = await readChain(container, diskKey);
+    if ((chain.etag ?? null) !== plan.chainEtag) throw errors.chainConflict(diskKey);
     await writeJson(container, manifestName, manifest, { ifNoneMatch: '*' }, { [RECOVERY_POINT_METADATA_KEY]: rpId });
   } finally {
     await lease.stop(true);

@@ -35,6 +35,8 @@ export async function forEachBounded<T>(
   }
   await Promise.all(Array.from({ length: concurrency }, worker));
   if (failures.length > 0) {
+    // Let the source release what it holds (an open download stream, say).
+    await Promise.resolve(iterator.return?.()).catch(() => undefined);
     const [first, ...rest] = failures;
     if (rest.length > 0 && first instanceof Error) Object.assign(first, { others: rest });
     throw first;

@@ -12,7 +12,7 @@ const nonNegative = z.number().int().nonnegative();
 
 export const manifestSchema = z
   .object({
-    version: z.literal(MANIFEST_VERSION, { error: `unknown manifest version (this deltavault reads version ${MANIFEST_VERSION})` }),
+    version: z.literal(MANIFEST_VERSION, { error: (issue) => `unknown manifest version ${JSON.stringify(issue.input) ?? '(none)'} (this deltavault reads version ${MANIFEST_VERSION})` }),
     id: z.string().min(1),
     diskKey: z.string().min(1),
     jobId: z.string().min(1),

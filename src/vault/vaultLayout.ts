@@ -56,5 +56,9 @@ export function parseRecoveryPointId(rpId: string): { diskKey: string; createdAt
   if (!match) throw errors.invalidArgument('recovery point id', `'${rpId}' is not of the form <diskKey>.<yyyymmddThhmmssfffZ>`);
   const [, diskKey, y, mo, d, h, mi, s, ms] = match as unknown as string[];
   assertDiskKey(diskKey!);
-  return { diskKey: diskKey!, createdAt: new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`) };
+  const createdAt = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
+  if (Number.isNaN(createdAt.getTime()) || recoveryPointId(diskKey!, createdAt) !== rpId) {
+    throw errors.invalidArgument('recovery point id', `'${rpId}' does not name a real UTC time`);
+  }
+  return { diskKey: diskKey!, createdAt };
 }
