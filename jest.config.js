@@ -2,6 +2,8 @@
  *  that test/support/globalSetup.ts starts on free ports before any test runs. */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 module.exports = {
+  // Per-project testTimeout is ignored by jest; integration tests against Azurite need more than 5 s.
+  testTimeout: 120000,
   globalSetup: '<rootDir>/test/support/globalSetup.ts',
   globalTeardown: '<rootDir>/test/support/globalTeardown.ts',
   projects: [
@@ -16,7 +18,6 @@ module.exports = {
       testEnvironment: 'node',
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      testTimeout: 120000,
     },
   ],
 };

@@ -102,10 +102,13 @@ export const errors = {
       { details: { badBlocks: badBlocks.slice(0, 1000) } },
     ),
   sourceChanged: (what: string) => new DeltavaultError('SOURCE_CHANGED', what),
+  /** A failed storage call; the message names the service's error code, never a URL or key. */
   storage: (operation: string, cause: unknown) =>
     new DeltavaultError(
       'STORAGE_FAILED',
-      `${operation} failed: ${storageCode(cause) ?? 'error'} (HTTP ${storageStatus(cause) ?? '?'})`,
+      storageStatus(cause) === undefined
+        ? `${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`
+        : `${operation} failed: ${storageCode(cause) ?? 'error'} (HTTP ${storageStatus(cause)})`,
       { cause, details: { operation, status: storageStatus(cause), storageCode: storageCode(cause) } },
     ),
 };

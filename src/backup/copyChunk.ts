@@ -16,6 +16,7 @@ import { readPageBlobInto } from '../util/pageBlobIo';
 import { errors } from '../errors';
 import { holdLease } from '../vault/baseLease';
 import { readJson, writeJson } from '../vault/jsonBlob';
+import { readChain } from '../vault/chainState';
 import type { VaultDisk } from '../vault/vaultDisk';
 import { vaultPaths } from '../vault/vaultLayout';
 import { ChunkResult, chunkRangesSchema, chunkResultSchema, fromTuples } from './jobDocuments';
@@ -72,6 +73,10 @@ export async function copyChunk(
   const lease = await holdLease(vault.base, diskKey, jobId);
   let reader: SnapshotReader | undefined;
   try {
+    // Under the lease: a job whose chain moved on (another job sealed since it planned) is stale
+    // and must not write the base.
+    const chain = await readChain(container, diskKey);
+    if ((chain.etag ?? null) !== plan.chainEtag) throw errors.chainConflict(diskKey);
     reader = await source.openReader(plan.source.snapshotId);
     const openReader = reader;
     const conditions = { leaseId: lease.leaseId };

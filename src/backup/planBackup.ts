@@ -13,7 +13,7 @@ import { holdLease } from '../vault/baseLease';
 import { readChain } from '../vault/chainState';
 import { readJson, writeJson } from '../vault/jsonBlob';
 import { readBlockHashes } from '../vault/blockHashList';
-import { manifestSchema } from '../vault/manifest';
+import { hashListExpectation, manifestSchema } from '../vault/manifest';
 import type { VaultDisk } from '../vault/vaultDisk';
 import { BLOCK_BYTES, assertJobId, vaultPaths } from '../vault/vaultLayout';
 import { computeDelta } from './deltaPlan';
@@ -43,12 +43,13 @@ export async function planBackup(
     throw errors.invalidArgument(source.description, `size ${snapshot.sizeBytes} is not a positive multiple of 512 bytes`);
   }
 
-  const chain = await readChain(container, diskKey);
-  // Read before this job touches the base: unchanged since the seal means it holds the head's bytes.
-  const baseEtagBefore = await currentEtag(vault);
   await ensureBase(vault, snapshot.sizeBytes);
   const lease = await holdLease(vault.base, diskKey, jobId);
   try {
+    // Both read under the lease, before this job changes the base: an ETag unchanged since the
+    // seal means the base holds exactly the head's bytes.
+    const chain = await readChain(container, diskKey);
+    const baseEtagBefore = await currentEtag(vault);
     await resizeBase(vault, snapshot.sizeBytes, lease.leaseId);
     const head = chain.state.head;
     const incremental = head !== null && (await usableDiffBase(source, vault, head.sourceSnapshotId, head.recoveryPointId));
@@ -151,10 +152,7 @@ async function currentEtag(vault: VaultDisk): Promise<string | undefined> {
 async function headHashes(vault: VaultDisk, rpId: string): Promise<{ take(blocks: readonly ByteRange[]): Promise<[number, string][]> }> {
   const manifest = await readJson(vault.container, vaultPaths.manifest(vault.diskKey, rpId), manifestSchema);
   if (!manifest) throw errors.notFound('recovery point', rpId);
-  const records = readBlockHashes(vault.container, manifest.value.blocks.blob, {
-    blockBytes: manifest.value.blocks.sizeBytes,
-    sha256: manifest.value.blocks.sha256,
-  });
+  const records = readBlockHashes(vault.container, manifest.value.blocks.blob, hashListExpectation(manifest.value));
   let current = await records.next();
   return {
     async take(blocks) {

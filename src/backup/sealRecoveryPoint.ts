@@ -10,120 +10,149 @@ import { readBlockHashes, writeBlockHashes } from '../vault/blockHashList';
 import { holdLease } from '../vault/baseLease';
 import { advanceChain, readChain } from '../vault/chainState';
 import { deleteBlobIfExists, readJson, writeJson } from '../vault/jsonBlob';
-import { Manifest, MANIFEST_VERSION, RecoveryPointSummary, manifestSchema, summarize } from '../vault/manifest';
+import { Manifest, MANIFEST_VERSION, RecoveryPointSummary, hashListExpectation, manifestSchema, summarize } from '../vault/manifest';
 import type { VaultDisk } from '../vault/vaultDisk';
-import { recoveryPointId, vaultPaths } from '../vault/vaultLayout';
+import { RECOVERY_POINT_METADATA_KEY, recoveryPointId, vaultPaths } from '../vault/vaultLayout';
+import { z } from 'zod';
 import { errors } from '../errors';
+import { readRecoveryPoint } from '../catalog/recoveryPoints';
 import { ChunkResult, Plan, chunkRangesSchema, chunkResultSchema, fromTuples, totalResults } from './jobDocuments';
 import { readPlan } from './planBackup';
-
-/** Vault snapshot metadata key naming the recovery point it is. */
-export const RECOVERY_POINT_METADATA_KEY = 'deltavaultrp';
 
 export interface SealOptions {
   now?: Date;
 }
 
+const sealedSchema = z.object({ jobId: z.string(), recoveryPointId: z.string() }).strict();
+
 export async function sealRecoveryPoint(vault: VaultDisk, jobId: string, options: SealOptions = {}): Promise<RecoveryPointSummary> {
   const { container, diskKey } = vault;
+  const sealed = await readJson(container, vaultPaths.sealed(diskKey, jobId), sealedSchema);
+  if (sealed) return summarize(await readRecoveryPoint(container, sealed.value.recoveryPointId));
+
   const plan = await readPlan(vault, jobId);
   const rpId = recoveryPointId(diskKey, new Date(plan.source.createdAt));
   const manifestName = vaultPaths.manifest(diskKey, rpId);
-  const existing = await readJson(container, manifestName, manifestSchema);
-  if (existing) {
-    // A retried seal cannot prove nobody wrote the base since: record no ETag (next job compares).
-    await finishJob(vault, plan, existing.value, undefined, options.now ?? new Date());
-    return summarize(existing.value);
-  }
-
-  const results: ChunkResult[] = [];
-  for (const chunk of plan.chunks) {
-    const done = await readJson(container, vaultPaths.chunkDone(diskKey, jobId, chunk.index), chunkResultSchema);
-    if (!done) throw errors.chainBroken(diskKey, `job ${jobId} cannot be sealed: chunk ${chunk.index} of ${plan.chunks.length} has not been copied`);
-    results.push(done.value);
-  }
-
+  const now = options.now ?? new Date();
   const lease = await holdLease(vault.base, diskKey, jobId);
   let manifest: Manifest;
-  let baseEtag: string | undefined;
   try {
-    const vaultSnapshot = await snapshotBase(vault, rpId);
-    baseEtag = (await vault.base.getProperties()).etag;
-    const hashesName = vaultPaths.blockHashes(diskKey, rpId);
-    const previous = plan.previous ? await readJson(container, vaultPaths.manifest(diskKey, plan.previous.recoveryPointId), manifestSchema) : undefined;
-    if (plan.previous && !previous) {
-      throw errors.chainBroken(diskKey, `previous recovery point ${plan.previous.recoveryPointId} disappeared while job ${jobId} ran; run the backup again (it will be a full one)`);
+    const existing = await readJson(container, manifestName, manifestSchema);
+    // A retried seal cannot prove nobody wrote the base since its snapshot: it records no ETag
+    // (the next job then compares instead of trusting the base).
+    let baseEtag: string | undefined;
+    if (existing) {
+      manifest = existing.value;
+    } else {
+      const results = await chunkResults(vault, plan);
+      // Refuse before the point becomes visible if another writer moved the chain meanwhile.
+      const chain = await readChain(container, diskKey);
+      if ((chain.etag ?? null) !== plan.chainEtag) throw errors.chainConflict(diskKey);
+      const vaultSnapshot = await snapshotBase(vault, rpId);
+      baseEtag = (await vault.base.getProperties()).etag;
+      manifest = await writeManifest(vault, plan, rpId, vaultSnapshot, results, now);
     }
-    const oldHashes = previous
-      ? readBlockHashes(container, previous.value.blocks.blob, { blockBytes: plan.blockBytes, sha256: previous.value.blocks.sha256 })
-      : emptyHashes();
-    const written = await writeBlockHashes(container, hashesName, plan.blockBytes, mergeHashes(vault, plan, oldHashes, results));
-    const totals = totalResults(results);
-    const now = options.now ?? new Date();
-    manifest = {
-      version: MANIFEST_VERSION,
-      id: rpId,
+    // Still under the lease, so no other job can write the base between the seal and the chain.
+    await advanceChain(
+      container,
       diskKey,
-      jobId,
-      mode: plan.mode,
-      previousRecoveryPointId: plan.previous?.recoveryPointId ?? null,
-      source: {
-        kind: plan.source.kind,
-        description: plan.source.description,
-        snapshotId: plan.source.snapshotId,
-        createdAt: plan.source.createdAt,
+      plan.chainEtag ?? undefined,
+      {
+        recoveryPointId: rpId,
+        sourceSnapshotId: plan.source.snapshotId,
+        sourceCreatedAt: plan.source.createdAt,
+        sizeBytes: plan.source.sizeBytes,
+        ...(baseEtag ? { baseEtag } : {}),
       },
-      vault: { baseBlob: vaultPaths.base(diskKey), snapshot: vaultSnapshot },
-      sizeBytes: plan.source.sizeBytes,
-      createdAt: plan.source.createdAt,
-      sealedAt: now.toISOString(),
-      bytes: {
-        allocated: plan.bytes.allocated,
-        changed: plan.bytes.changed,
-        cleared: plan.bytes.cleared,
-        transferred: totals.bytesWritten,
-      },
-      blocks: { sizeBytes: plan.blockBytes, count: written.count, blob: hashesName, sha256: written.sha256 },
-    };
-    // Refuse before the point becomes visible if another writer moved the chain meanwhile.
-    const chain = await readChain(container, diskKey);
-    if ((chain.etag ?? null) !== plan.chainEtag) throw errors.chainConflict(diskKey);
-    await writeJson(container, manifestName, manifest, { ifNoneMatch: '*' }, { [RECOVERY_POINT_METADATA_KEY]: rpId });
-  } finally {
-    await lease.stop(true);
+      now,
+    );
+  } catch (e) {
+    // The job keeps its lease: it is retried or abandoned, and no other job writes meanwhile.
+    await lease.stop(false).catch(() => undefined);
+    throw e;
   }
-  await finishJob(vault, plan, manifest, baseEtag, options.now ?? new Date());
+  await lease.stop(true);
+  await writeJson(container, vaultPaths.sealed(diskKey, jobId), { jobId, recoveryPointId: rpId }, 'overwrite');
+  await removeJobDocuments(vault, jobId);
   return summarize(manifest);
 }
 
-/** Advances the chain to the sealed point, then removes the job's working documents. */
-async function finishJob(vault: VaultDisk, plan: Plan, manifest: Manifest, baseEtag: string | undefined, now: Date): Promise<void> {
-  await advanceChain(
-    vault.container,
-    vault.diskKey,
-    plan.chainEtag ?? undefined,
-    {
-      recoveryPointId: manifest.id,
-      sourceSnapshotId: plan.source.snapshotId,
-      sourceCreatedAt: plan.source.createdAt,
-      sizeBytes: plan.source.sizeBytes,
-      ...(baseEtag ? { baseEtag } : {}),
-    },
-    now,
-  );
-  const prefix = vaultPaths.jobPrefix(vault.diskKey, plan.jobId);
-  for await (const item of vault.container.listBlobsFlat({ prefix })) {
-    if (item.name !== vaultPaths.plan(vault.diskKey, plan.jobId)) await deleteBlobIfExists(vault.container, item.name);
+async function chunkResults(vault: VaultDisk, plan: Plan): Promise<ChunkResult[]> {
+  const results: ChunkResult[] = [];
+  for (const chunk of plan.chunks) {
+    const done = await readJson(vault.container, vaultPaths.chunkDone(vault.diskKey, plan.jobId, chunk.index), chunkResultSchema);
+    if (!done) {
+      throw errors.chainBroken(vault.diskKey, `job ${plan.jobId} cannot be sealed: chunk ${chunk.index} of ${plan.chunks.length} has not been copied`);
+    }
+    results.push(done.value);
   }
-  // The plan goes last: while it exists, a retried activity can still find its job.
-  await deleteBlobIfExists(vault.container, vaultPaths.plan(vault.diskKey, plan.jobId));
+  return results;
+}
+
+/** Writes the block-hash list, then the manifest: from here on the recovery point is listed. */
+async function writeManifest(
+  vault: VaultDisk,
+  plan: Plan,
+  rpId: string,
+  vaultSnapshot: string,
+  results: readonly ChunkResult[],
+  now: Date,
+): Promise<Manifest> {
+  const { container, diskKey } = vault;
+  const hashesName = vaultPaths.blockHashes(diskKey, rpId);
+  const previous = plan.previous ? await readJson(container, vaultPaths.manifest(diskKey, plan.previous.recoveryPointId), manifestSchema) : undefined;
+  if (plan.previous && !previous) {
+    throw errors.chainBroken(
+      diskKey,
+      `previous recovery point ${plan.previous.recoveryPointId} disappeared while job ${plan.jobId} ran; run the backup again (it will be a full one)`,
+    );
+  }
+  const oldHashes = previous
+    ? readBlockHashes(container, previous.value.blocks.blob, { ...hashListExpectation(previous.value), blockBytes: plan.blockBytes })
+    : emptyHashes();
+  const written = await writeBlockHashes(container, hashesName, plan.blockBytes, mergeHashes(vault, plan, oldHashes, results));
+  const manifest: Manifest = {
+    version: MANIFEST_VERSION,
+    id: rpId,
+    diskKey,
+    jobId: plan.jobId,
+    mode: plan.mode,
+    previousRecoveryPointId: plan.previous?.recoveryPointId ?? null,
+    source: {
+      kind: plan.source.kind,
+      description: plan.source.description,
+      snapshotId: plan.source.snapshotId,
+      createdAt: plan.source.createdAt,
+    },
+    vault: { baseBlob: vaultPaths.base(diskKey), snapshot: vaultSnapshot },
+    sizeBytes: plan.source.sizeBytes,
+    createdAt: plan.source.createdAt,
+    sealedAt: now.toISOString(),
+    bytes: {
+      allocated: plan.bytes.allocated,
+      changed: plan.bytes.changed,
+      cleared: plan.bytes.cleared,
+      transferred: totalResults(results).bytesWritten,
+    },
+    blocks: { sizeBytes: plan.blockBytes, count: written.count, blob: hashesName, sha256: written.sha256 },
+  };
+  await writeJson(container, vaultPaths.manifest(diskKey, rpId), manifest, { ifNoneMatch: '*' }, { [RECOVERY_POINT_METADATA_KEY]: rpId });
+  return manifest;
+}
+
+/** Removes a sealed job's working documents; the plan goes last and the sealed marker stays. */
+async function removeJobDocuments(vault: VaultDisk, jobId: string): Promise<void> {
+  const keep = new Set([vaultPaths.plan(vault.diskKey, jobId), vaultPaths.sealed(vault.diskKey, jobId)]);
+  for await (const item of vault.container.listBlobsFlat({ prefix: vaultPaths.jobPrefix(vault.diskKey, jobId) })) {
+    if (!keep.has(item.name)) await deleteBlobIfExists(vault.container, item.name);
+  }
+  await deleteBlobIfExists(vault.container, vaultPaths.plan(vault.diskKey, jobId));
 }
 
 /** Snapshots the base blob once per recovery point (a retry finds the snapshot it made). */
 async function snapshotBase(vault: VaultDisk, rpId: string): Promise<string> {
-  for await (const item of vault.container.listBlobsFlat({ prefix: vault.base.name, includeSnapshots: true, includeMetadata: true })) {
-    if (item.name === vault.base.name && item.snapshot && item.metadata?.[RECOVERY_POINT_METADATA_KEY] === rpId) return item.snapshot;
-  }
+  const [existing] = await vault.snapshotsOf(rpId);
+  if (existing) return existing;
   try {
     const made = await vault.base.createSnapshot({ metadata: { [RECOVERY_POINT_METADATA_KEY]: rpId } });
     if (!made.snapshot) throw new Error('no snapshot id returned');

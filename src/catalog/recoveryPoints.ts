@@ -34,18 +34,29 @@ export interface DeleteOptions {
   allowChainHead?: boolean;
 }
 
+/**
+ * Deletes a recovery point: manifest first (it leaves listings at once), then its hash list,
+ * then its vault snapshot. Safe to run again after a failure part-way: without a manifest it
+ * still removes the hash list and any vault snapshot tagged with the point's id.
+ */
 export async function deleteRecoveryPoint(container: ContainerClient, rpId: string, options: DeleteOptions = {}): Promise<void> {
-  const manifest = await readRecoveryPoint(container, rpId);
-  const vault = new VaultDisk(container, manifest.diskKey);
-  const chain = await readChain(container, manifest.diskKey);
+  const { diskKey } = parseRecoveryPointId(rpId);
+  const vault = new VaultDisk(container, diskKey);
+  const chain = await readChain(container, diskKey);
   if (!options.allowChainHead && chain.state.head?.recoveryPointId === rpId) {
-    throw errors.chainBroken(manifest.diskKey, `recovery point ${rpId} is the newest one (the next backup's base) and is kept`);
+    throw errors.chainBroken(diskKey, `recovery point ${rpId} is the newest one (the next backup's base) and is kept`);
   }
-  await deleteBlobIfExists(container, vaultPaths.manifest(manifest.diskKey, rpId));
-  await deleteBlobIfExists(container, manifest.blocks.blob);
-  try {
-    await vault.base.withSnapshot(manifest.vault.snapshot).deleteIfExists();
-  } catch (e) {
-    throw errors.storage(`deleting the vault snapshot of ${rpId}`, e);
+  const manifest = await readJson(container, vaultPaths.manifest(diskKey, rpId), manifestSchema);
+  await deleteBlobIfExists(container, vaultPaths.manifest(diskKey, rpId));
+  await deleteBlobIfExists(container, manifest?.value.blocks.blob ?? vaultPaths.blockHashes(diskKey, rpId));
+  const snapshots = manifest ? [manifest.value.vault.snapshot] : await vault.snapshotsOf(rpId);
+  if (!manifest && snapshots.length === 0) throw errors.notFound('recovery point', rpId);
+  for (const snapshot of snapshots) {
+    try {
+      await vault.base.withSnapshot(snapshot).deleteIfExists();
+    } catch (e) {
+      throw errors.storage(`deleting the vault snapshot of ${rpId}`, e);
+    }
   }
 }
+

@@ -1,8 +1,9 @@
 /**
- * Step 6 of the data path: restore a recovery point into a *new* page blob. Copies only the
- * allocated ranges of the vault snapshot, checks every block against the manifest hash before
- * writing it (so corrupt vault data never lands silently), with bounded concurrency and fixed
- * memory. Never overwrites an existing blob, except the one this same restore created (a
+ * Step 6 of the data path: restore a recovery point into a *new* page blob. Proves the hash
+ * list intact first, copies only the allocated ranges of the vault snapshot, checks every block
+ * against its manifest hash before writing it (so corrupt vault data never lands silently),
+ * and finally reads the target back and verifies it (unless told not to). Bounded concurrency,
+ * fixed memory. Never overwrites an existing blob, except the one this same restore created (a
  * retried activity resumes it).
  */
 import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
@@ -10,13 +11,17 @@ import { readRecoveryPoint } from '../catalog/recoveryPoints';
 import { errors, storageStatus } from '../errors';
 import { describeBlob, listAllocatedRanges } from '../util/pageBlobRanges';
 import { readPageBlobInto } from '../util/pageBlobIo';
-import { readBlockHashes } from '../vault/blockHashList';
+import { checkBlockHashes, readBlockHashes } from '../vault/blockHashList';
+import { hashListExpectation } from '../vault/manifest';
+import { verifyPageBlob } from './verifyRecoveryPoint';
 import { scanBlocks } from './blockScan';
 
 export const RESTORE_METADATA_KEY = 'deltavaultrestore';
 
 export interface RestoreOptions {
   concurrency?: number;
+  /** Read the written blob back and check it against the manifest (default true). */
+  verify?: boolean;
   onProgress?: (progress: { bytesDone: number; bytesTotal: number }) => void;
 }
 
@@ -37,6 +42,7 @@ export async function restoreToPageBlob(
 ): Promise<RestoreResult> {
   const manifest = await readRecoveryPoint(container, rpId);
   const snapshot = container.getPageBlobClient(manifest.vault.baseBlob).withSnapshot(manifest.vault.snapshot);
+  await checkBlockHashes(container, manifest.blocks.blob, hashListExpectation(manifest));
   await createTarget(target, manifest.sizeBytes, restoreId);
 
   const allocated = await listAllocatedRanges(snapshot);
@@ -45,7 +51,7 @@ export async function restoreToPageBlob(
   const scan = await scanBlocks({
     readInto: (range, buffer, offset) => readPageBlobInto(snapshot, range, buffer, offset),
     allocated,
-    hashes: readBlockHashes(container, manifest.blocks.blob, { blockBytes: manifest.blocks.sizeBytes, sha256: manifest.blocks.sha256 }),
+    hashes: readBlockHashes(container, manifest.blocks.blob, hashListExpectation(manifest)),
     sizeBytes: manifest.sizeBytes,
     blockBytes: manifest.blocks.sizeBytes,
     concurrency: options.concurrency ?? 8,
@@ -65,6 +71,10 @@ export async function restoreToPageBlob(
   });
   if (scan.badBlocks.length > 0) {
     throw errors.integrityFailed(`recovery point ${rpId} in the vault`, scan.badBlocks);
+  }
+  if (options.verify ?? true) {
+    const check = await verifyPageBlob(container, manifest, target, { concurrency: options.concurrency });
+    if (!check.ok) throw errors.integrityFailed(`restored blob ${describeBlob(target)}`, check.badBlocks);
   }
   return { recoveryPointId: rpId, target: describeBlob(target), sizeBytes: manifest.sizeBytes, bytesWritten, blocksChecked: scan.blocksChecked };
 }

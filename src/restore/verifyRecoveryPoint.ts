@@ -8,7 +8,7 @@ import { errors, storageStatus } from '../errors';
 import { listAllocatedRanges, describeBlob } from '../util/pageBlobRanges';
 import { readPageBlobInto } from '../util/pageBlobIo';
 import { readBlockHashes } from '../vault/blockHashList';
-import type { Manifest } from '../vault/manifest';
+import { Manifest, hashListExpectation } from '../vault/manifest';
 import { scanBlocks } from './blockScan';
 
 export interface VerifyResult {
@@ -48,7 +48,7 @@ export async function verifyPageBlob(
   const scan = await scanBlocks({
     readInto: (range, target, offset) => readPageBlobInto(blob, range, target, offset),
     allocated: await listAllocatedRanges(blob),
-    hashes: readBlockHashes(container, manifest.blocks.blob, { blockBytes: manifest.blocks.sizeBytes, sha256: manifest.blocks.sha256 }),
+    hashes: readBlockHashes(container, manifest.blocks.blob, hashListExpectation(manifest)),
     sizeBytes,
     blockBytes: manifest.blocks.sizeBytes,
     concurrency: options.concurrency ?? 8,

@@ -74,11 +74,22 @@ export async function writeBlockHashes(
   return { count, sha256: digest.digest('hex') };
 }
 
-/** Streams the records of a block-hash blob; checks the header, record framing and (when given) the file's SHA-256. */
+export interface ExpectedHashList {
+  blockBytes: number;
+  sha256?: string;
+  count?: number;
+}
+
+/**
+ * Streams the records of a block-hash blob; checks the header, record framing, ascending
+ * indices and (when given) the record count and the file's SHA-256 — those two only at the
+ * end of the stream, so a caller that must not act on a damaged list reads it through
+ * `checkBlockHashes` first.
+ */
 export async function* readBlockHashes(
   container: ContainerClient,
   name: string,
-  expected?: { blockBytes: number; sha256?: string },
+  expected?: ExpectedHashList,
 ): AsyncGenerator<BlockHash> {
   let stream: NodeJS.ReadableStream | undefined;
   try {
@@ -90,6 +101,8 @@ export async function* readBlockHashes(
   const digest = createHash('sha256');
   let pending: Buffer = Buffer.alloc(0);
   let headerSeen = false;
+  let count = 0;
+  let last = -1;
   if (stream) {
     for await (const part of stream) {
       const chunk = Buffer.isBuffer(part) ? part : Buffer.from(part);
@@ -103,7 +116,11 @@ export async function* readBlockHashes(
         at = HEADER_BYTES;
       }
       while (pending.length - at >= RECORD_BYTES) {
-        yield { index: Number(pending.readBigUInt64BE(at)), hash: Buffer.from(pending.subarray(at + 8, at + RECORD_BYTES)) };
+        const index = Number(pending.readBigUInt64BE(at));
+        if (index <= last) throw errors.manifestInvalid(name, `block ${index} comes after block ${last}: the list must ascend`);
+        last = index;
+        count++;
+        yield { index, hash: Buffer.from(pending.subarray(at + 8, at + RECORD_BYTES)) };
         at += RECORD_BYTES;
       }
       pending = pending.subarray(at);
@@ -111,6 +128,9 @@ export async function* readBlockHashes(
   }
   if (!headerSeen) throw errors.manifestInvalid(name, 'is shorter than its header');
   if (pending.length !== 0) throw errors.manifestInvalid(name, `ends with a partial record of ${pending.length} bytes`);
+  if (expected?.count !== undefined && count !== expected.count) {
+    throw errors.manifestInvalid(name, `holds ${count} blocks where its manifest says ${expected.count}`);
+  }
   if (expected?.sha256 && digest.digest('hex') !== expected.sha256) {
     throw errors.manifestInvalid(name, 'does not match the SHA-256 recorded in its manifest');
   }
@@ -124,4 +144,9 @@ function checkHeader(buffer: Buffer, name: string, blockBytes: number | undefine
   if (blockBytes !== undefined && size !== blockBytes) {
     throw errors.manifestInvalid(name, `uses ${size}-byte blocks where ${blockBytes} was expected`);
   }
+}
+
+/** Reads a whole hash list once to prove it intact (count, order, SHA-256) before anyone acts on it. */
+export async function checkBlockHashes(container: ContainerClient, name: string, expected: ExpectedHashList): Promise<void> {
+  for await (const record of readBlockHashes(container, name, expected)) void record;
 }

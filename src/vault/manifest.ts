@@ -48,6 +48,11 @@ export type Manifest = z.infer<typeof manifestSchema>;
 /** What listings show: everything but where the hashes live. */
 export type RecoveryPointSummary = Omit<Manifest, 'blocks'> & { blocks: { sizeBytes: number; count: number } };
 
+/** What the manifest promises about its block-hash list, for the reader to check. */
+export function hashListExpectation(manifest: Manifest): { blockBytes: number; sha256: string; count: number } {
+  return { blockBytes: manifest.blocks.sizeBytes, sha256: manifest.blocks.sha256, count: manifest.blocks.count };
+}
+
 export function summarize(manifest: Manifest): RecoveryPointSummary {
   return { ...manifest, blocks: { sizeBytes: manifest.blocks.sizeBytes, count: manifest.blocks.count } };
 }

@@ -8,8 +8,12 @@
  *   disks/<diskKey>/jobs/<jobId>/plan.json       the job's plan (counts, chunk list)
  *   disks/<diskKey>/jobs/<jobId>/chunks/<n>.json ranges of chunk n
  *   disks/<diskKey>/jobs/<jobId>/done/<n>.json   chunk n's result (written last: the done marker)
+ *   disks/<diskKey>/jobs/<jobId>/sealed.json     which recovery point the job sealed (kept after the job)
  */
 import { errors } from '../errors';
+
+/** Vault snapshot metadata key naming the recovery point the snapshot is. */
+export const RECOVERY_POINT_METADATA_KEY = 'deltavaultrp';
 
 /** Size of a hashed block; also the largest single Put Page. */
 export const BLOCK_BYTES = 4 * 1024 * 1024;
@@ -43,6 +47,7 @@ export const vaultPaths = {
   plan: (diskKey: string, jobId: string) => `disks/${diskKey}/jobs/${jobId}/plan.json`,
   chunk: (diskKey: string, jobId: string, n: number) => `disks/${diskKey}/jobs/${jobId}/chunks/${n}.json`,
   chunkDone: (diskKey: string, jobId: string, n: number) => `disks/${diskKey}/jobs/${jobId}/done/${n}.json`,
+  sealed: (diskKey: string, jobId: string) => `disks/${diskKey}/jobs/${jobId}/sealed.json`,
 };
 
 /** Recovery point ids: `<diskKey>.<UTC time of the source snapshot, compact>`; sortable per disk. */
