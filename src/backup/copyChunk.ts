@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DiskSource, SnapshotReader } from '../disks/diskSource';
-import { ByteRange, PAGE_BYTES, clip, normalize } from '../ranges/byteRange';
+import { ByteRange, PAGE_BYTES, clip, intersect, normalize } from '../ranges/byteRange';
 import { forEachBounded } from '../util/boundedPool';
 import { readPageBlobInto } from '../util/pageBlobIo';
 import { errors } from '../errors';
@@ -51,6 +51,7 @@ export async function copyChunk(
     changed: fromTuples(found.value.changed),
     cleared: fromTuples(found.value.cleared),
     allocated: fromTuples(found.value.allocated),
+    baseAllocated: fromTuples(found.value.baseAllocated),
   };
   const blockBytes = plan.blockBytes;
   const sizeBytes = plan.source.sizeBytes;
@@ -101,7 +102,9 @@ export async function copyChunk(
           // The base still holds the previous point and this block hashes the same: nothing changed.
           writes = [];
         } else if (compare && base && changed.length > 0) {
-          for (const read of coalesce(changed, COALESCE_GAP_BYTES)) {
+          // Only pages the base holds need reading: the rest of it reads as zeros.
+          base.fill(0, 0, end - start);
+          for (const read of coalesce(intersect(changed, clip(ranges.baseAllocated, start, end)), COALESCE_GAP_BYTES)) {
             await readPageBlobInto(vault.base, read, base, read.start - start, options.abortSignal);
             result.bytesRead += read.end - read.start;
           }

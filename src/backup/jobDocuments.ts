@@ -44,6 +44,8 @@ export const chunkRangesSchema = z
     changed: z.array(rangeTuple),
     cleared: z.array(rangeTuple),
     allocated: z.array(rangeTuple),
+    /** Allocated ranges of the base blob when planned: elsewhere it reads as zeros, so a compare needs no read there. */
+    baseAllocated: z.array(rangeTuple),
     /** The previous recovery point's hashes of this chunk's blocks, present only when the base
      *  blob is known to still hold that point (superset diffs use them to skip unchanged blocks). */
     previousHashes: z.array(z.tuple([nonNegative, z.string().regex(/^[0-9a-f]{64}$/)])).optional(),

@@ -87,6 +87,7 @@ export async function planBackup(
         changed: toTuples(clipAll(delta.changed, span)),
         cleared: toTuples(clipAll(delta.cleared, span)),
         allocated: toTuples(clipAll(newAllocated, span)),
+        baseAllocated: toTuples(clipAll(baseAllocated, span)),
         ...(previousHashes ? { previousHashes: await previousHashes.take(chunk.blocks) } : {}),
       };
       await writeJson(container, vaultPaths.chunk(diskKey, jobId, chunk.index), ranges, 'overwrite');
