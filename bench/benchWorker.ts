@@ -5,7 +5,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { BlobServiceClient } from '@azure/storage-blob';
+import { readFileSync } from 'node:fs';
 import { PageBlobSource } from '../src/disks/pageBlobSource';
+import type { DiskSource } from '../src/disks/diskSource';
+import { normalize } from '../src/ranges/byteRange';
 import { VaultDisk } from '../src/vault/vaultDisk';
 import { runBackup } from '../src/backup/runBackup';
 import { restoreToPageBlob } from '../src/restore/restoreToPageBlob';
@@ -15,11 +18,32 @@ interface Task {
   connectionString: string;
   container: string;
   diskBlob?: string;
+  /** A JSON file of [start, end) ranges the bench wrote since the previous backup: given, the
+   *  backup uses them as an exact diff, which is what Azure reports and Azurite cannot. */
+  exactDiffFile?: string;
   diskKey?: string;
   jobId?: string;
   recoveryPointId?: string;
   target?: string;
   concurrency: number;
+}
+
+/** The page-blob source, answering `changedRanges` with the ranges the bench knows it wrote. */
+function withExactDiff(inner: PageBlobSource, written: [number, number][]): DiskSource {
+  const changed = normalize(written.map(([start, end]) => ({ start, end })));
+  return {
+    kind: inner.kind,
+    description: inner.description,
+    diffFidelity: () => inner.diffFidelity(),
+    createSnapshot: (jobId) => inner.createSnapshot(jobId),
+    findSnapshot: (jobId) => inner.findSnapshot(jobId),
+    listSnapshots: () => inner.listSnapshots(),
+    getSnapshot: (id) => inner.getSnapshot(id),
+    deleteSnapshot: (id) => inner.deleteSnapshot(id),
+    allocatedRanges: (id, signal) => inner.allocatedRanges(id, signal),
+    changedRanges: async () => ({ changed, cleared: [] }),
+    openReader: (id) => inner.openReader(id),
+  };
 }
 
 async function main(): Promise<void> {
@@ -28,7 +52,8 @@ async function main(): Promise<void> {
   const started = performance.now();
   let counters: Record<string, unknown>;
   if (task.kind === 'backup') {
-    const source = new PageBlobSource(container, container.getPageBlobClient(task.diskBlob!));
+    const blob = new PageBlobSource(container, container.getPageBlobClient(task.diskBlob!), task.exactDiffFile ? { diffFidelity: 'exact' } : {});
+    const source = task.exactDiffFile ? withExactDiff(blob, JSON.parse(readFileSync(task.exactDiffFile, 'utf8')) as [number, number][]) : blob;
     const outcome = await runBackup(source, new VaultDisk(container, task.diskKey!), task.jobId!, { concurrency: task.concurrency });
     counters = { plan: outcome.plan, totals: outcome.totals, recoveryPointId: outcome.recoveryPoint.id };
   } else {
