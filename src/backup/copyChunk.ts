@@ -10,7 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { DiskSource, SnapshotReader } from '../disks/diskSource';
-import { ByteRange, PAGE_BYTES, clip, intersect, normalize } from '../ranges/byteRange';
+import { ByteRange, PAGE_BYTES, clip, intersect, normalize, subtract, totalBytes } from '../ranges/byteRange';
+import { blockSpans, windowsOf } from '../util/windows';
 import { forEachBounded } from '../util/boundedPool';
 import { readPageBlobInto } from '../util/pageBlobIo';
 import { errors } from '../errors';
@@ -18,7 +19,7 @@ import { holdLease } from '../vault/baseLease';
 import { readJson, writeJson } from '../vault/jsonBlob';
 import { readChain } from '../vault/chainState';
 import type { VaultDisk } from '../vault/vaultDisk';
-import { vaultPaths } from '../vault/vaultLayout';
+import { WINDOW_BYTES, vaultPaths } from '../vault/vaultLayout';
 import { ChunkResult, chunkRangesSchema, chunkResultSchema, fromTuples } from './jobDocuments';
 import { readPlan } from './planBackup';
 
@@ -69,7 +70,7 @@ export async function copyChunk(
     hashes: [],
   };
   const hashes = new Map<number, string>();
-  const buffers = new BufferPool(blockBytes, compare ? 2 : 1);
+  const buffers = new BufferPool(WINDOW_BYTES, compare ? 2 : 1);
 
   const lease = await holdLease(vault.base, diskKey, jobId);
   let reader: SnapshotReader | undefined;
@@ -81,11 +82,17 @@ export async function copyChunk(
     reader = await source.openReader(plan.source.snapshotId);
     const openReader = reader;
     const conditions = { leaseId: lease.leaseId };
-    await forEachBounded(blockIndices(ranges.blocks), concurrency, async (block) => {
+    const blocksPerWindow = WINDOW_BYTES / blockBytes;
+    const touched = (function* () {
+      for (const index of blockIndices(ranges.blocks)) yield { index };
+    })();
+    await forEachBounded(windowsOf(touched, blocksPerWindow), concurrency, async ({ window, items }) => {
       options.abortSignal?.throwIfAborted();
-      const start = block * blockBytes;
-      const end = Math.min(start + blockBytes, sizeBytes);
-      const allocated = clip(ranges.allocated, start, end);
+      const start = window * WINDOW_BYTES;
+      const end = Math.min(start + WINDOW_BYTES, sizeBytes);
+      const blocks = items.map((i) => i.index);
+      const region = blockSpans(blocks, blockBytes, sizeBytes);
+      const allocated = intersect(clip(ranges.allocated, start, end), region);
       const changed = clip(ranges.changed, start, end);
       const cleared = clip(ranges.cleared, start, end);
       const [data, base] = buffers.take();
@@ -95,20 +102,25 @@ export async function copyChunk(
           await openReader.readInto(read, data, read.start - start, options.abortSignal);
           result.bytesRead += read.end - read.start;
         }
-        const blockData = data.subarray(0, end - start);
-        const hash = createHash('sha256').update(blockData).digest('hex');
-        let writes: ByteRange[] = changed;
-        if (compare && previousHashes && hash === (previousHashes.get(block) ?? zeroHash(end - start))) {
-          // The base still holds the previous point and this block hashes the same: nothing changed.
-          writes = [];
-        } else if (compare && base && changed.length > 0) {
+        const unchanged: ByteRange[] = [];
+        for (const block of blocks) {
+          const from = block * blockBytes;
+          const to = Math.min(from + blockBytes, sizeBytes);
+          const hash = createHash('sha256').update(data.subarray(from - start, to - start)).digest('hex');
+          if (clip(allocated, from, to).length > 0) hashes.set(block, hash);
+          // Superset diff, and the base still holds the previous point: a block that hashes the
+          // same as it did there has not changed.
+          if (compare && previousHashes && hash === (previousHashes.get(block) ?? zeroHash(to - from))) unchanged.push({ start: from, end: to });
+        }
+        let writes = subtract(changed, normalize(unchanged));
+        if (compare && base && writes.length > 0) {
           // Only pages the base holds need reading: the rest of it reads as zeros.
           base.fill(0, 0, end - start);
-          for (const read of coalesce(intersect(changed, clip(ranges.baseAllocated, start, end)), COALESCE_GAP_BYTES)) {
+          for (const read of coalesce(intersect(writes, clip(ranges.baseAllocated, start, end)), COALESCE_GAP_BYTES)) {
             await readPageBlobInto(vault.base, read, base, read.start - start, options.abortSignal);
             result.bytesRead += read.end - read.start;
           }
-          writes = differingPages(changed, data, base, start);
+          writes = differingPages(writes, data, base, start);
         }
         for (const w of writes) {
           const length = w.end - w.start;
@@ -124,11 +136,10 @@ export async function copyChunk(
           result.clearPageCalls++;
           result.bytesCleared += c.end - c.start;
         }
-        if (allocated.length > 0) hashes.set(block, hash);
       } finally {
         buffers.give([data, base]);
       }
-      options.onProgress?.(end - start);
+      options.onProgress?.(totalBytes(region));
     });
   } catch (e) {
     throw e instanceof Error && e.name === 'DeltavaultError' ? e : errors.storage(`copying chunk ${chunkIndex} of job ${jobId}`, e);

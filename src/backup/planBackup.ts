@@ -6,7 +6,7 @@
  */
 import type { DiskSource, SourceSnapshot } from '../disks/diskSource';
 import { errors, storageStatus } from '../errors';
-import { ByteRange, clip, totalBytes, union } from '../ranges/byteRange';
+import { ByteRange, clip, intersect, totalBytes, union } from '../ranges/byteRange';
 import { partitionBlocks, touchedBlocks } from '../ranges/writePlanning';
 import { listAllocatedRanges } from '../util/pageBlobRanges';
 import { holdLease } from '../vault/baseLease';
@@ -15,7 +15,7 @@ import { readJson, writeJson } from '../vault/jsonBlob';
 import { readBlockHashes } from '../vault/blockHashList';
 import { hashListExpectation, manifestSchema } from '../vault/manifest';
 import type { VaultDisk } from '../vault/vaultDisk';
-import { BLOCK_BYTES, assertJobId, vaultPaths } from '../vault/vaultLayout';
+import { BLOCK_BYTES, WINDOW_BYTES, assertJobId, vaultPaths } from '../vault/vaultLayout';
 import { computeDelta } from './deltaPlan';
 import { ChunkRanges, Plan, PLAN_VERSION, PlanSummary, planSchema, summarizePlan, toTuples } from './jobDocuments';
 
@@ -76,8 +76,7 @@ export async function planBackup(
       incremental && head && head.sizeBytes !== snapshot.sizeBytes
         ? [{ start: Math.min(head.sizeBytes, snapshot.sizeBytes) - 512, end: Math.min(head.sizeBytes, snapshot.sizeBytes) }]
         : [];
-    const blocks = touchedBlocks(union(union(delta.changed, delta.cleared), resizedTail), BLOCK_BYTES);
-    const chunks = partitionBlocks(blocks, BLOCK_BYTES, options.chunkBudgetBytes ?? DEFAULT_CHUNK_BUDGET_BYTES);
+    const chunks = chunkTouchedBlocks(union(union(delta.changed, delta.cleared), resizedTail), options.chunkBudgetBytes ?? DEFAULT_CHUNK_BUDGET_BYTES);
 
     for (const chunk of chunks) {
       const span = blocksToBytes(chunk.blocks, snapshot.sizeBytes);
@@ -110,7 +109,7 @@ export async function planBackup(
       chainEtag: chain.etag ?? null,
       blockBytes: BLOCK_BYTES,
       bytes: { allocated: totalBytes(newAllocated), changed: totalBytes(delta.changed), cleared: totalBytes(delta.cleared) },
-      chunks: chunks.map((c) => ({ index: c.index, blocks: c.bytes / BLOCK_BYTES, bytes: c.bytes })),
+      chunks: chunks.map((c) => ({ index: c.index, blocks: totalBytes(c.blocks), bytes: totalBytes(c.blocks) * BLOCK_BYTES })),
     };
     // The plan is written last: its presence means every chunk file exists.
     await writeJson(container, vaultPaths.plan(diskKey, jobId), plan, 'overwrite');
@@ -184,6 +183,19 @@ async function resizeBase(vault: VaultDisk, sizeBytes: number, leaseId: string):
   if (props.contentLength !== sizeBytes) {
     await vault.base.resize(sizeBytes, { conditions: { leaseId } });
   }
+}
+
+/**
+ * Cuts the touched blocks into chunks along 4 MiB window boundaries (the copy moves whole
+ * windows), each chunk holding at most `budgetBytes` of windows.
+ */
+function chunkTouchedBlocks(touched: readonly ByteRange[], budgetBytes: number): { index: number; blocks: ByteRange[] }[] {
+  const blocks = touchedBlocks(touched, BLOCK_BYTES);
+  const perWindow = WINDOW_BYTES / BLOCK_BYTES;
+  return partitionBlocks(touchedBlocks(touched, WINDOW_BYTES), WINDOW_BYTES, budgetBytes).map((chunk) => ({
+    index: chunk.index,
+    blocks: intersect(blocks, chunk.blocks.map((w) => ({ start: w.start * perWindow, end: w.end * perWindow }))),
+  }));
 }
 
 function blocksToBytes(blocks: readonly ByteRange[], sizeBytes: number): ByteRange[] {

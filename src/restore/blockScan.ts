@@ -3,24 +3,26 @@
  * allocated ranges (unallocated pages are zeros), hashes it, and compares with the manifest —
  * a block the manifest does not list must read as all zeros. Restore and verify both use it.
  * Fixed memory: blocks stream in order from a merge of the blob's ranges and the hash list,
- * at most `concurrency` in flight, one 4 MiB buffer each.
+ * grouped into 4 MiB windows (one GET covers several blocks), at most `concurrency` windows in
+ * flight, one 4 MiB buffer each.
  */
 import { createHash } from 'node:crypto';
 import type { ByteRange } from '../ranges/byteRange';
-import { clip } from '../ranges/byteRange';
+import { clip, intersect, normalize } from '../ranges/byteRange';
+import { blockSpans, windowsOf } from '../util/windows';
+import { WINDOW_BYTES } from '../vault/vaultLayout';
 import { touchedBlocks } from '../ranges/writePlanning';
 import type { BlockHash } from '../vault/blockHashList';
 import { forEachBounded } from '../util/boundedPool';
 import { coalesce, zeroHash } from '../backup/copyChunk';
 
-export interface ScannedBlock {
-  readonly index: number;
+export interface ScannedWindow {
+  /** Byte offset of `data` in the blob (a multiple of WINDOW_BYTES). */
   readonly start: number;
-  /** The block's bytes (a view valid only during the callback). */
+  /** The window's bytes (a view valid only during the callback); only the scanned blocks are filled. */
   readonly data: Buffer;
-  /** Allocated ranges of the scanned blob inside this block. */
-  readonly allocated: ByteRange[];
-  readonly ok: boolean;
+  /** Allocated ranges of the scanned blob inside the scanned blocks that hashed right. */
+  readonly goodAllocated: ByteRange[];
 }
 
 export interface ScanInput {
@@ -30,7 +32,7 @@ export interface ScanInput {
   sizeBytes: number;
   blockBytes: number;
   concurrency: number;
-  onBlock?: (block: ScannedBlock) => Promise<void>;
+  onWindow?: (window: ScannedWindow) => Promise<void>;
 }
 
 export interface ScanResult {
@@ -43,23 +45,30 @@ export async function scanBlocks(input: ScanInput): Promise<ScanResult> {
   const { blockBytes, sizeBytes } = input;
   const result: ScanResult = { blocksChecked: 0, badBlocks: [], bytesRead: 0 };
   const free: Buffer[] = [];
-  await forEachBounded(blocksToScan(input.allocated, input.hashes, blockBytes), input.concurrency, async ({ index, expected }) => {
-    const start = index * blockBytes;
-    const end = Math.min(start + blockBytes, sizeBytes);
-    const buffer = free.pop() ?? Buffer.allocUnsafe(blockBytes);
+  const windows = windowsOf(blocksToScan(input.allocated, input.hashes, blockBytes), WINDOW_BYTES / blockBytes);
+  await forEachBounded(windows, input.concurrency, async ({ window, items }) => {
+    const start = window * WINDOW_BYTES;
+    const end = Math.min(start + WINDOW_BYTES, sizeBytes);
+    const buffer = free.pop() ?? Buffer.allocUnsafe(WINDOW_BYTES);
     try {
       const data = buffer.subarray(0, end - start);
       data.fill(0);
-      const allocated = clip(input.allocated, start, end);
+      const region = blockSpans(items.map((i) => i.index), blockBytes, sizeBytes);
+      const allocated = intersect(clip(input.allocated, start, end), region);
       for (const read of coalesce(allocated, 256 * 1024)) {
         await input.readInto(read, data, read.start - start);
         result.bytesRead += read.end - read.start;
       }
-      const actual = createHash('sha256').update(data).digest('hex');
-      const ok = actual === (expected ? expected.toString('hex') : zeroHash(end - start));
-      result.blocksChecked++;
-      if (!ok) result.badBlocks.push(index);
-      await input.onBlock?.({ index, start, data, allocated, ok });
+      const good: ByteRange[] = [];
+      for (const { index, expected } of items) {
+        const from = index * blockBytes;
+        const to = Math.min(from + blockBytes, sizeBytes);
+        const actual = createHash('sha256').update(data.subarray(from - start, to - start)).digest('hex');
+        result.blocksChecked++;
+        if (actual === (expected ? expected.toString('hex') : zeroHash(to - from))) good.push({ start: from, end: to });
+        else result.badBlocks.push(index);
+      }
+      await input.onWindow?.({ start, data, goodAllocated: intersect(allocated, normalize(good)) });
     } finally {
       free.push(buffer);
     }

@@ -55,12 +55,12 @@ export async function restoreToPageBlob(
     sizeBytes: manifest.sizeBytes,
     blockBytes: manifest.blocks.sizeBytes,
     concurrency: options.concurrency ?? 8,
-    onBlock: async (block) => {
-      if (!block.ok) return; // reported below; never write data that fails its hash
-      for (const r of block.allocated) {
+    onWindow: async (window) => {
+      // Only blocks that hashed right are written: data that fails its hash never lands.
+      for (const r of window.goodAllocated) {
         const length = r.end - r.start;
         try {
-          await target.uploadPages(block.data.subarray(r.start - block.start, r.end - block.start), r.start, length);
+          await target.uploadPages(window.data.subarray(r.start - window.start, r.end - window.start), r.start, length);
         } catch (e) {
           throw errors.storage(`writing bytes ${r.start}-${r.end - 1} of ${describeBlob(target)}`, e);
         }

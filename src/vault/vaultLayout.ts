@@ -15,8 +15,13 @@ import { errors } from '../errors';
 /** Vault snapshot metadata key naming the recovery point the snapshot is. */
 export const RECOVERY_POINT_METADATA_KEY = 'deltavaultrp';
 
-/** Size of a hashed block; also the largest single Put Page. */
-export const BLOCK_BYTES = 4 * 1024 * 1024;
+/**
+ * Size of a hashed block: the unit of the manifest's SHA-256 list, of verify's reports, and of
+ * the data an incremental re-reads to hash a block it changed in part.
+ */
+export const BLOCK_BYTES = 1024 * 1024;
+/** Data moves in aligned windows of this size (the largest Put Page), several blocks at a time. */
+export const WINDOW_BYTES = 4 * 1024 * 1024;
 
 const DISK_KEY = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;

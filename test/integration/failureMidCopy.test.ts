@@ -9,7 +9,9 @@ import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
 import type { DiffFidelity, DiskSource, SnapshotReader, SourceSnapshot } from '../../src/disks/diskSource';
 import { PageBlobSource } from '../../src/disks/pageBlobSource';
 import { VaultDisk } from '../../src/vault/vaultDisk';
-import { BLOCK_BYTES, vaultPaths } from '../../src/vault/vaultLayout';
+// The copy moves data in 4 MiB windows; a failure lands between windows, so this test's
+// 'blocks' are windows (each holds several hashed blocks).
+import { WINDOW_BYTES as BLOCK_BYTES, vaultPaths } from '../../src/vault/vaultLayout';
 import { runBackup } from '../../src/backup/runBackup';
 import { planBackup } from '../../src/backup/planBackup';
 import { copyChunk } from '../../src/backup/copyChunk';
@@ -24,7 +26,7 @@ import { freshContainer, readWhole } from '../support/storage';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const DISK_BYTES = 4 * BLOCK_BYTES; // 16 MiB: four 4 MiB blocks
+const DISK_BYTES = 4 * BLOCK_BYTES; // 16 MiB: four windows
 /** Two blocks per chunk: every job's delta touches every block, so it has two chunks. */
 const CHUNK_BUDGET_BYTES = 2 * BLOCK_BYTES;
 

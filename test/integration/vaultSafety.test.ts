@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
 import { PageBlobSource } from '../../src/disks/pageBlobSource';
 import { VaultDisk } from '../../src/vault/vaultDisk';
-import { BLOCK_BYTES, recoveryPointId, vaultPaths } from '../../src/vault/vaultLayout';
+// Chunks are cut along the copy's 4 MiB windows, so this test's 'blocks' are windows.
+import { WINDOW_BYTES as BLOCK_BYTES, recoveryPointId, vaultPaths } from '../../src/vault/vaultLayout';
 import { holdLease, leaseIdForJob } from '../../src/vault/baseLease';
 import { readChain } from '../../src/vault/chainState';
 import { readRecoveryPoint, deleteRecoveryPoint, listRecoveryPoints } from '../../src/catalog/recoveryPoints';
@@ -24,7 +25,7 @@ import { freshContainer, readWhole } from '../support/storage';
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const DISK_BYTES = 3 * BLOCK_BYTES;
-const CHUNK_BUDGET_BYTES = BLOCK_BYTES; // one block per chunk: several chunks on a small disk
+const CHUNK_BUDGET_BYTES = BLOCK_BYTES; // one window per chunk: several chunks on a small disk
 
 function pattern(seed: string, bytes: number): Buffer {
   const out = Buffer.alloc(bytes);

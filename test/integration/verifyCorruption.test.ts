@@ -19,10 +19,12 @@ import { verifyPageBlob, verifyRecoveryPoint } from '../../src/restore/verifyRec
 import { DeltavaultError } from '../../src/errors';
 import { freshContainer, readWhole } from '../support/storage';
 
-const KiB = 1024;
-const MiB = 1024 * KiB;
+// Layouts are written for a 4 MiB block and scale with the real one: here a 'MiB' is a quarter
+// block and a 'KiB' a 1024th of that (still whole pages).
+const MiB = BLOCK_BYTES / 4;
+const KiB = MiB / 1024;
 const PAGE = 512;
-const DISK_BYTES = 7 * BLOCK_BYTES; // seven 4 MiB blocks
+const DISK_BYTES = 7 * BLOCK_BYTES; // seven blocks
 /** Blocks that never hold data, so no manifest lists them: one between listed blocks, and the last one. */
 const EMPTY_BLOCK = 4;
 const LAST_BLOCK = 6;
