@@ -8,6 +8,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { readFileSync } from 'node:fs';
 import { PageBlobSource } from '../src/disks/pageBlobSource';
 import type { DiskSource } from '../src/disks/diskSource';
+import { overrideSource } from '../src/disks/overrideSource';
 import { normalize } from '../src/ranges/byteRange';
 import { VaultDisk } from '../src/vault/vaultDisk';
 import { runBackup } from '../src/backup/runBackup';
@@ -31,19 +32,7 @@ interface Task {
 /** The page-blob source, answering `changedRanges` with the ranges the bench knows it wrote. */
 function withExactDiff(inner: PageBlobSource, written: [number, number][]): DiskSource {
   const changed = normalize(written.map(([start, end]) => ({ start, end })));
-  return {
-    kind: inner.kind,
-    description: inner.description,
-    diffFidelity: () => inner.diffFidelity(),
-    createSnapshot: (jobId) => inner.createSnapshot(jobId),
-    findSnapshot: (jobId) => inner.findSnapshot(jobId),
-    listSnapshots: () => inner.listSnapshots(),
-    getSnapshot: (id) => inner.getSnapshot(id),
-    deleteSnapshot: (id) => inner.deleteSnapshot(id),
-    allocatedRanges: (id, signal) => inner.allocatedRanges(id, signal),
-    changedRanges: async () => ({ changed, cleared: [] }),
-    openReader: (id) => inner.openReader(id),
-  };
+  return overrideSource(inner, { changedRanges: async () => ({ changed, cleared: [] }) });
 }
 
 async function main(): Promise<void> {

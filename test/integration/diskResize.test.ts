@@ -6,6 +6,7 @@
  */
 import type { DiskSource, RangeDiff } from '../../src/disks/diskSource';
 import { PageBlobSource } from '../../src/disks/pageBlobSource';
+import { overrideSource } from '../../src/disks/overrideSource';
 import { runBackup } from '../../src/backup/runBackup';
 import { VaultDisk } from '../../src/vault/vaultDisk';
 import { verifyRecoveryPoint } from '../../src/restore/verifyRecoveryPoint';
@@ -16,19 +17,10 @@ const MiB = 1024 * 1024;
 
 /** The real page-blob source, with the exact diff Azure would give for a disk nobody wrote to. */
 function exactNoWrites(inner: PageBlobSource): DiskSource {
-  return {
-    kind: inner.kind,
-    description: inner.description,
+  return overrideSource(inner, {
     diffFidelity: async () => 'exact',
-    createSnapshot: (jobId) => inner.createSnapshot(jobId),
-    findSnapshot: (jobId) => inner.findSnapshot(jobId),
-    listSnapshots: () => inner.listSnapshots(),
-    getSnapshot: (id) => inner.getSnapshot(id),
-    deleteSnapshot: (id) => inner.deleteSnapshot(id),
-    allocatedRanges: (id, signal) => inner.allocatedRanges(id, signal),
     changedRanges: async (): Promise<RangeDiff> => ({ changed: [], cleared: [] }),
-    openReader: (id) => inner.openReader(id),
-  };
+  });
 }
 
 test.each([
