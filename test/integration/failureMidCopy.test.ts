@@ -4,7 +4,6 @@
  * the next backup — a new job after the orchestrator abandons the failed one, or the same job
  * retried — produces a recovery point whose restore is byte-for-byte its source snapshot.
  */
-import { createHash } from 'node:crypto';
 import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
 import type { DiffFidelity, DiskSource, SnapshotReader, SourceSnapshot } from '../../src/disks/diskSource';
 import { PageBlobSource } from '../../src/disks/pageBlobSource';
@@ -22,6 +21,7 @@ import { listRecoveryPoints, readRecoveryPoint } from '../../src/catalog/recover
 import { restoreToPageBlob } from '../../src/restore/restoreToPageBlob';
 import { verifyRecoveryPoint } from '../../src/restore/verifyRecoveryPoint';
 import { isDeltavaultError } from '../../src/errors';
+import { writePattern } from '../support/diskData';
 import { freshContainer, readWhole } from '../support/storage';
 
 const KiB = 1024;
@@ -30,23 +30,9 @@ const DISK_BYTES = 4 * BLOCK_BYTES; // 16 MiB: four windows
 /** Two blocks per chunk: every job's delta touches every block, so it has two chunks. */
 const CHUNK_BUDGET_BYTES = 2 * BLOCK_BYTES;
 
-/** Deterministic, seed-dependent bytes (no two seeds give equal pages). */
-function pattern(seed: string, bytes: number): Buffer {
-  const out = Buffer.alloc(bytes);
-  let block = createHash('sha256').update(seed).digest();
-  for (let at = 0; at < bytes; at += block.length) {
-    block.copy(out, at);
-    block = createHash('sha256').update(block).digest();
-  }
-  return out;
-}
-
-async function write(disk: PageBlobClient, offset: number, bytes: number, seed: string): Promise<void> {
-  for (let at = 0; at < bytes; at += 4 * MiB) {
-    const length = Math.min(4 * MiB, bytes - at);
-    await disk.uploadPages(pattern(`${seed}@${at}`, length), offset + at, length);
-  }
-}
+/** Writes seeded data; each 4 MiB Put Page gets its own seed. */
+const write = (disk: PageBlobClient, offset: number, bytes: number, seed: string): Promise<void> =>
+  writePattern(disk, offset, bytes, (at) => `${seed}@${at}`);
 
 const block = (index: number, offset = 0): number => index * BLOCK_BYTES + offset;
 

@@ -5,7 +5,6 @@
  * included, which must read as zeros.
  */
 import fc from 'fast-check';
-import { createHash } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import { PageBlobSource } from '../../src/disks/pageBlobSource';
 import type { DiffFidelity } from '../../src/disks/diskSource';
@@ -15,6 +14,7 @@ import { deleteRecoveryPoint, listRecoveryPoints } from '../../src/catalog/recov
 import { restoreToPageBlob } from '../../src/restore/restoreToPageBlob';
 import { verifyPageBlob } from '../../src/restore/verifyRecoveryPoint';
 import { readRecoveryPoint } from '../../src/catalog/recoveryPoints';
+import { writePattern } from '../support/diskData';
 import { freshContainer, readWhole } from '../support/storage';
 
 const PAGE = 512;
@@ -31,16 +31,6 @@ const opArb: fc.Arbitrary<Op> = fc.record({
 });
 const historyArb = fc.array(fc.array(opArb, { minLength: 0, maxLength: 6 }), { minLength: 2, maxLength: 4 });
 
-function pattern(seed: number, bytes: number): Buffer {
-  const out = Buffer.alloc(bytes);
-  let block = createHash('sha256').update(String(seed)).digest();
-  for (let at = 0; at < bytes; at += block.length) {
-    block.copy(out, at);
-    block = createHash('sha256').update(block).digest();
-  }
-  return out;
-}
-
 async function apply(container: ContainerClient, blobName: string, op: Op): Promise<void> {
   const disk = container.getPageBlobClient(blobName);
   const pages = Math.min(op.pages, DISK_PAGES - op.page);
@@ -49,10 +39,7 @@ async function apply(container: ContainerClient, blobName: string, op: Op): Prom
     await disk.clearPages(start, pages * PAGE);
     return;
   }
-  for (let at = 0; at < pages * PAGE; at += 4 * 1024 * 1024) {
-    const length = Math.min(4 * 1024 * 1024, pages * PAGE - at);
-    await disk.uploadPages(pattern(op.seed + at, length), start + at, length);
-  }
+  await writePattern(disk, start, pages * PAGE, (at) => op.seed + at);
 }
 
 async function checkHistory(fidelity: DiffFidelity, history: Op[][], run: number): Promise<void> {

@@ -4,7 +4,6 @@
  * never overwrite what they did not make, clear errors for unknown or malformed recovery point
  * ids and for manifests of an unknown version, and a chain head that is not deleted by accident.
  */
-import { createHash } from 'node:crypto';
 import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
 import { PageBlobSource } from '../../src/disks/pageBlobSource';
 import { VaultDisk } from '../../src/vault/vaultDisk';
@@ -20,22 +19,13 @@ import { sealRecoveryPoint } from '../../src/backup/sealRecoveryPoint';
 import { restoreToPageBlob } from '../../src/restore/restoreToPageBlob';
 import { verifyRecoveryPoint } from '../../src/restore/verifyRecoveryPoint';
 import { listAllocatedRanges } from '../../src/util/pageBlobRanges';
+import { pattern } from '../support/diskData';
 import { freshContainer, readWhole } from '../support/storage';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const DISK_BYTES = 3 * BLOCK_BYTES;
 const CHUNK_BUDGET_BYTES = BLOCK_BYTES; // one window per chunk: several chunks on a small disk
-
-function pattern(seed: string, bytes: number): Buffer {
-  const out = Buffer.alloc(bytes);
-  let digest = createHash('sha256').update(seed).digest();
-  for (let i = 0; i < bytes; i += digest.length) {
-    digest.copy(out, i);
-    digest = createHash('sha256').update(digest).digest();
-  }
-  return out;
-}
 
 interface Fixture {
   container: ContainerClient;

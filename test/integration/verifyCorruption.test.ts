@@ -5,7 +5,6 @@
  * that snapshot (nothing else in it changes, so its block hashes still describe the good data).
  * Restored blobs are corrupted directly.
  */
-import { createHash } from 'node:crypto';
 import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
 import { PageBlobSource } from '../../src/disks/pageBlobSource';
 import { VaultDisk } from '../../src/vault/vaultDisk';
@@ -17,6 +16,7 @@ import { readRecoveryPoint } from '../../src/catalog/recoveryPoints';
 import { restoreToPageBlob } from '../../src/restore/restoreToPageBlob';
 import { verifyPageBlob, verifyRecoveryPoint } from '../../src/restore/verifyRecoveryPoint';
 import { DeltavaultError } from '../../src/errors';
+import { pattern } from '../support/diskData';
 import { freshContainer, readWhole } from '../support/storage';
 
 // Layouts are written for a 4 MiB block and scale with the real one: here a 'MiB' is a quarter
@@ -30,16 +30,6 @@ const EMPTY_BLOCK = 4;
 const LAST_BLOCK = 6;
 
 const at = (block: number, offset = 0): number => block * BLOCK_BYTES + offset;
-
-function pattern(seed: string, bytes: number): Buffer {
-  const out = Buffer.alloc(bytes);
-  let digest = createHash('sha256').update(seed).digest();
-  for (let i = 0; i < bytes; i += digest.length) {
-    digest.copy(out, i);
-    digest = createHash('sha256').update(digest).digest();
-  }
-  return out;
-}
 
 async function write(disk: PageBlobClient, offset: number, bytes: number, seed: string): Promise<void> {
   await disk.uploadPages(pattern(seed, bytes), offset, bytes);

@@ -14,62 +14,23 @@ import {
   union,
 } from '../../src/ranges/byteRange';
 import { DeltavaultError } from '../../src/errors';
+import { arbNormalizedList, arbRangeList, expectInvalidRange, fromBits, toBits } from '../support/rangeModels';
 
 /** Size of the byte universe the naive bitmap model covers. */
 const U = 4096;
 const RUNS = { numRuns: 300 };
 
-// ---- naive bitmap model -------------------------------------------------------------------
-
-function toBits(ranges: Iterable<ByteRange>, size = U): boolean[] {
-  const bits = new Array<boolean>(size).fill(false);
-  for (const r of ranges) for (let i = r.start; i < r.end; i++) bits[i] = true;
-  return bits;
-}
-
-function fromBits(bits: readonly boolean[]): ByteRange[] {
-  const out: ByteRange[] = [];
-  let i = 0;
-  while (i < bits.length) {
-    if (!bits[i]) {
-      i++;
-      continue;
-    }
-    const start = i;
-    while (i < bits.length && bits[i]) i++;
-    out.push({ start, end: i });
-  }
-  return out;
-}
+// ---- naive bitmap model (toBits/fromBits: test/support/rangeModels.ts) ----------------------
 
 const countBits = (bits: readonly boolean[]): number => bits.filter(Boolean).length;
 
 // ---- generators ---------------------------------------------------------------------------
 
-/** One well-formed (possibly empty) range in [0, U]; short ones are favoured so lists are fragmented. */
-const arbRange: fc.Arbitrary<ByteRange> = fc
-  .tuple(fc.integer({ min: 0, max: U }), fc.oneof(fc.integer({ min: 0, max: 64 }), fc.integer({ min: 0, max: U })))
-  .map(([start, len]) => ({ start, end: Math.min(U, start + len) }));
-
-/** Any order, any overlap, including empty ranges. */
-const arbRawList = fc.array(arbRange, { maxLength: 40 });
+/** Any order, any overlap, including empty ranges; lengths up to 64 favoured so lists are fragmented. */
+const arbRawList = arbRangeList(U, 40, 64);
 
 /** A normalized list, built through the bitmap model (independent of the code under test). */
-const arbNormalized: fc.Arbitrary<ByteRange[]> = arbRawList.map((rs) => fromBits(toBits(rs)));
-
-function expectInvalidRange(fn: () => unknown, messagePart: string | RegExp): DeltavaultError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(DeltavaultError);
-  const err = caught as DeltavaultError;
-  expect(err.code).toBe('INVALID_RANGE');
-  expect(err.message).toMatch(messagePart);
-  return err;
-}
+const arbNormalized: fc.Arbitrary<ByteRange[]> = arbNormalizedList(U, 40, 64);
 
 // ---- properties ---------------------------------------------------------------------------
 
@@ -79,7 +40,7 @@ describe('normalize', () => {
       fc.property(arbRawList, (rs) => {
         const n = normalize(rs);
         expect(isNormalized(n)).toBe(true);
-        expect(n).toEqual(fromBits(toBits(rs)));
+        expect(n).toEqual(fromBits(toBits(rs, U)));
       }),
       RUNS,
     );
@@ -141,7 +102,7 @@ describe('isNormalized', () => {
   it('agrees with "equals its own bitmap normalization" for well-formed lists', () => {
     fc.assert(
       fc.property(arbRawList, (rs) => {
-        const expected = JSON.stringify(rs) === JSON.stringify(fromBits(toBits(rs)));
+        const expected = JSON.stringify(rs) === JSON.stringify(fromBits(toBits(rs, U)));
         expect(isNormalized(rs)).toBe(expected);
       }),
       RUNS,
@@ -170,8 +131,8 @@ describe('set operations against the bitmap model', () => {
   it.each(cases)('%s', (_name, op, model) => {
     fc.assert(
       fc.property(arbNormalized, arbNormalized, (a, b) => {
-        const ba = toBits(a);
-        const bb = toBits(b);
+        const ba = toBits(a, U);
+        const bb = toBits(b, U);
         const expected = fromBits(ba.map((x, i) => model(x, bb[i] ?? false)));
         const got = op(a, b);
         expect(isNormalized(got)).toBe(true);
@@ -210,7 +171,7 @@ describe('totalBytes', () => {
   it('equals the number of set bits', () => {
     fc.assert(
       fc.property(arbNormalized, (a) => {
-        expect(totalBytes(a)).toBe(countBits(toBits(a)));
+        expect(totalBytes(a)).toBe(countBits(toBits(a, U)));
       }),
       RUNS,
     );
@@ -227,7 +188,7 @@ describe('clip', () => {
         (a, x, y) => {
           const start = Math.min(x, y);
           const end = Math.max(x, y);
-          const bits = toBits(a);
+          const bits = toBits(a, U);
           const expected = fromBits(bits.map((v, i) => v && i >= start && i < end));
           const got = clip(a, start, end);
           expect(got).toEqual(expected);

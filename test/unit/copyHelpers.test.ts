@@ -9,43 +9,10 @@ import { coalesce, differingPages } from '../../src/backup/copyChunk';
 import { forEachBounded } from '../../src/util/boundedPool';
 import { assertDiskKey, parseRecoveryPointId, recoveryPointId } from '../../src/vault/vaultLayout';
 import { DeltavaultError } from '../../src/errors';
+import { expectDeltavaultError } from '../support/errors';
+import { arbNormalizedList, fromBits, toBits } from '../support/rangeModels';
 
 const RUNS = { numRuns: 300 };
-
-// ---- bitmap helpers -------------------------------------------------------------------------
-
-function toBits(ranges: Iterable<ByteRange>, size: number): boolean[] {
-  const bits = new Array<boolean>(size).fill(false);
-  for (const r of ranges) for (let i = r.start; i < r.end; i++) bits[i] = true;
-  return bits;
-}
-
-function fromBits(bits: readonly boolean[], scale = 1): ByteRange[] {
-  const out: ByteRange[] = [];
-  let i = 0;
-  while (i < bits.length) {
-    if (!bits[i]) {
-      i++;
-      continue;
-    }
-    const start = i;
-    while (i < bits.length && bits[i]) i++;
-    out.push({ start: start * scale, end: i * scale });
-  }
-  return out;
-}
-
-/** A normalized list over [0, size) units, built through the bitmap model; short runs favoured. */
-function arbNormalized(size: number, maxLength = 20): fc.Arbitrary<ByteRange[]> {
-  return fc
-    .array(
-      fc
-        .tuple(fc.integer({ min: 0, max: size }), fc.oneof(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: size })))
-        .map(([start, len]) => ({ start, end: Math.min(size, start + len) })),
-      { maxLength },
-    )
-    .map((rs) => fromBits(toBits(rs, size)));
-}
 
 // ---- coalesce -------------------------------------------------------------------------------
 
@@ -65,7 +32,7 @@ describe('coalesce', () => {
 
   it('equals the gap-filling model; covers the input; separates outputs by more than maxGap', () => {
     fc.assert(
-      fc.property(arbNormalized(U), fc.oneof(fc.integer({ min: 0, max: 16 }), fc.integer({ min: 0, max: U })), (ranges, maxGap) => {
+      fc.property(arbNormalizedList(U, 20), fc.oneof(fc.integer({ min: 0, max: 16 }), fc.integer({ min: 0, max: U })), (ranges, maxGap) => {
         const out = coalesce(ranges, maxGap);
         expect(out).toEqual(modelCoalesce(ranges, maxGap));
         expect(isNormalized(out)).toBe(true);
@@ -119,7 +86,7 @@ describe('differingPages', () => {
         fc.record({ page: fc.nat(MAX_PAGES - 1), at: fc.nat(PAGE_BYTES - 1), delta: fc.integer({ min: 1, max: 255 }) }),
         { maxLength: 8 },
       ),
-      ranges: arbNormalized(MAX_PAGES, 6),
+      ranges: arbNormalizedList(MAX_PAGES, 6),
     })
     .map(({ pages, offsetPages, seed, edits, ranges }) => {
       const bytes = pages * PAGE_BYTES;
@@ -386,17 +353,7 @@ const arbDiskKey = fc.stringMatching(DISK_KEY_PATTERN);
 /** Every instant toISOString writes with a four-digit year. */
 const arbDate = fc.date({ min: new Date('0000-01-01T00:00:00.000Z'), max: new Date('9999-12-31T23:59:59.999Z'), noInvalidDate: true });
 
-function expectInvalidArgument(fn: () => unknown): DeltavaultError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(DeltavaultError);
-  expect((caught as DeltavaultError).code).toBe('INVALID_ARGUMENT');
-  return caught as DeltavaultError;
-}
+const expectInvalidArgument = (fn: () => unknown): DeltavaultError => expectDeltavaultError(fn, 'INVALID_ARGUMENT');
 
 describe('recovery point ids', () => {
   it('round-trip through parseRecoveryPointId', () => {

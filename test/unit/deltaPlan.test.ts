@@ -18,6 +18,7 @@
 import fc from 'fast-check';
 import { ByteRange, PAGE_BYTES, isNormalized } from '../../src/ranges/byteRange';
 import { computeDelta, Delta, DeltaInputs } from '../../src/backup/deltaPlan';
+import { fromBits, toBits as unitBits } from '../support/rangeModels';
 
 /** Largest disk the model uses, in pages. */
 const DISK_PAGES = 64;
@@ -48,28 +49,11 @@ function sameState(a: DiskModel, b: DiskModel, p: number): boolean {
   return bit(a.allocated, p) === bit(b.allocated, p) && bytesAt(a, p) === bytesAt(b, p);
 }
 
-function toRanges(bits: Bits): ByteRange[] {
-  const out: ByteRange[] = [];
-  let p = 0;
-  while (p < bits.length) {
-    if (!bits[p]) {
-      p++;
-      continue;
-    }
-    const start = p;
-    while (p < bits.length && bits[p]) p++;
-    out.push({ start: start * PAGE_BYTES, end: p * PAGE_BYTES });
-  }
-  return out;
-}
+/** Runs of set pages as page-aligned byte ranges. */
+const toRanges = (bits: Bits): ByteRange[] => fromBits(bits, PAGE_BYTES);
 
-function toBits(ranges: readonly ByteRange[]): boolean[] {
-  const bits = new Array<boolean>(UNIVERSE_PAGES).fill(false);
-  for (const r of ranges) {
-    for (let p = r.start / PAGE_BYTES; p < r.end / PAGE_BYTES; p++) bits[p] = true;
-  }
-  return bits;
-}
+/** Page bitmap over the whole universe of page-aligned byte ranges. */
+const toBits = (ranges: readonly ByteRange[]): boolean[] => unitBits(ranges, UNIVERSE_PAGES, PAGE_BYTES);
 
 const pagesWhere = (pred: (p: number) => boolean, limit = UNIVERSE_PAGES): boolean[] =>
   Array.from({ length: UNIVERSE_PAGES }, (_, p) => p < limit && pred(p));

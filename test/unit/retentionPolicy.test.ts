@@ -7,7 +7,7 @@ import {
   type RetentionDecision,
   type RetentionPolicy,
 } from '../../src/retention/retentionPolicy';
-import { isDeltavaultError } from '../../src/errors';
+import { expectDeltavaultError } from '../support/errors';
 
 const RUNS = { numRuns: 300 };
 const HOUR = 3_600_000;
@@ -427,14 +427,7 @@ describe('evaluateRetention examples', () => {
   });
 
   const expectInvalidArgument = (run: () => unknown, text: RegExp) => {
-    let thrown: unknown;
-    try {
-      run();
-    } catch (e) {
-      thrown = e;
-    }
-    expect(isDeltavaultError(thrown, 'INVALID_ARGUMENT')).toBe(true);
-    expect((thrown as Error).message).toMatch(text);
+    expect(expectDeltavaultError(run, 'INVALID_ARGUMENT').message).toMatch(text);
   };
 
   it('throws INVALID_ARGUMENT on duplicate ids', () => {

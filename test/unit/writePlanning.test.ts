@@ -1,65 +1,17 @@
 import fc from 'fast-check';
 import { ByteRange, PAGE_BYTES, isNormalized } from '../../src/ranges/byteRange';
 import { MAX_PUT_PAGE_BYTES, partitionBlocks, splitForWrites, touchedBlocks } from '../../src/ranges/writePlanning';
-import { DeltavaultError } from '../../src/errors';
+import { arbNormalizedList, expectInvalidRange, fromBits, toBits } from '../support/rangeModels';
 
 const RUNS = { numRuns: 300 };
 
-// ---- naive bitmap model (one boolean per unit: a byte, a page or a block index) -------------
-
-function toBits(ranges: Iterable<ByteRange>, size: number): boolean[] {
-  const bits = new Array<boolean>(size).fill(false);
-  for (const r of ranges) for (let i = r.start; i < r.end; i++) bits[i] = true;
-  return bits;
-}
-
-function fromBits(bits: readonly boolean[], scale = 1): ByteRange[] {
-  const out: ByteRange[] = [];
-  let i = 0;
-  while (i < bits.length) {
-    if (!bits[i]) {
-      i++;
-      continue;
-    }
-    const start = i;
-    while (i < bits.length && bits[i]) i++;
-    out.push({ start: start * scale, end: i * scale });
-  }
-  return out;
-}
-
-/** Normalized list over [0, size) units, built through the bitmap model; short ranges are favoured. */
-function arbNormalizedUnits(size: number, maxLength = 30): fc.Arbitrary<ByteRange[]> {
-  return fc
-    .array(
-      fc
-        .tuple(
-          fc.integer({ min: 0, max: size }),
-          fc.oneof(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: size })),
-        )
-        .map(([start, len]) => ({ start, end: Math.min(size, start + len) })),
-      { maxLength },
-    )
-    .map((rs) => fromBits(toBits(rs, size)));
-}
+// ---- generators (bitmap model in test/support/rangeModels.ts: one boolean per byte, page or block)
 
 /** Universe of 64 pages (32 KiB); lists are page-aligned byte ranges. */
 const PAGES = 64;
-const arbAlignedBytes = arbNormalizedUnits(PAGES).map((rs) =>
+const arbAlignedBytes = arbNormalizedList(PAGES, 30).map((rs) =>
   rs.map((r) => ({ start: r.start * PAGE_BYTES, end: r.end * PAGE_BYTES })),
 );
-
-function expectInvalidRange(fn: () => unknown, messagePart: string | RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(DeltavaultError);
-  expect((caught as DeltavaultError).code).toBe('INVALID_RANGE');
-  expect((caught as DeltavaultError).message).toMatch(messagePart);
-}
 
 // ---- splitForWrites -----------------------------------------------------------------------
 
@@ -142,7 +94,7 @@ describe('touchedBlocks', () => {
   const BYTES = 8192;
   it('matches the per-byte model for unaligned ranges', () => {
     fc.assert(
-      fc.property(arbNormalizedUnits(BYTES), fc.constantFrom(512, 1024, 2048, 3072), (ranges, blockBytes) => {
+      fc.property(arbNormalizedList(BYTES, 30), fc.constantFrom(512, 1024, 2048, 3072), (ranges, blockBytes) => {
         const bits = toBits(ranges, BYTES);
         const nBlocks = Math.ceil(BYTES / blockBytes);
         const blockBits = Array.from({ length: nBlocks }, (_, b) =>
@@ -203,7 +155,7 @@ describe('partitionBlocks', () => {
   it('puts every block in exactly one chunk, in order, within the block and range caps', () => {
     fc.assert(
       fc.property(
-        arbNormalizedUnits(N, 40),
+        arbNormalizedList(N, 40),
         fc.integer({ min: 1, max: 4 }),
         fc.integer({ min: 1, max: 6 * 2048 }),
         fc.integer({ min: 1, max: 6 }),
