@@ -1,9 +1,10 @@
 /**
- * The extensions `npm run devhost` (cli.ts) loads. The Durable Functions extension
- * (src/devhost/durable/) is listed here once it is wired in; the host core knows nothing of it.
+ * The extensions `npm run devhost` (cli.ts) loads: today the Durable Functions engine
+ * (src/devhost/durable/). It opens no storage for an app without durable functions.
  */
+import { createDurableExtension } from './durable';
 import type { DevhostExtension } from './hostTypes';
 
 export function builtinExtensions(): DevhostExtension[] {
-  return [];
+  return [createDurableExtension()];
 }
