@@ -6,6 +6,7 @@
  *   - a full backup, incremental backups with 1 % and 10 % of the disk changed, a restore,
  *     all of a sparse 1 GiB disk; and a full backup of an 8 GiB disk for memory.
  * Each backup and restore runs in its own process (benchWorker.ts) so its peak RSS is its own.
+ * Then the local Functions host's orchestration overhead (devhostBench.ts).
  * Writes bench/results.json in the shape CONTRACT.md fixes.
  */
 import { execFile } from 'node:child_process';
@@ -18,6 +19,7 @@ import { BlobServiceClient, ContainerClient, PageBlobClient } from '@azure/stora
 import { startAzurite } from '../src/devhost/azuriteLauncher';
 import { ByteRange, normalize, totalBytes } from '../src/ranges/byteRange';
 import { forEachBounded } from '../src/util/boundedPool';
+import { measureDevhost } from './devhostBench';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -153,6 +155,9 @@ async function main(): Promise<void> {
     await writeExtents(large, LARGE_DISK_BYTES, LARGE_DISK_BYTES * ALLOCATED_SHARE * 0.5, [MiB, 4 * MiB]);
     const largeFull = await worker({ ...base, kind: 'backup', diskBlob: large.name, diskKey: 'data', jobId: 'bench-large' });
 
+    console.log('devhost: 1,000 no-op activities fanned out, then the same with a SIGKILL and restart midway…');
+    const devhost = await measureDevhost(cs);
+
     const fullMoved = full.totals!.bytesWritten;
     const metrics = {
       putPageCeilingMiBps: round(ceiling.put),
@@ -168,6 +173,8 @@ async function main(): Promise<void> {
       putPagesPerIdeal: round(inc1.totals!.putPageCalls / Math.ceil(changed1 / PUT_BYTES), 2),
       peakRssMiB: round(Math.max(full.peakRssMiB, inc1.peakRssMiB, inc10.peakRssMiB, restore.peakRssMiB), 1),
       peakRssMiBLargeDisk: round(largeFull.peakRssMiB, 1),
+      devhostMsPerActivity: round(devhost.msPerActivity),
+      devhostMsPerActivityWithRestart: round(devhost.msPerActivityWithRestart),
     };
 
     const rows: [string, string, string][] = [
@@ -183,11 +190,13 @@ async function main(): Promise<void> {
       ['transfer amplification (1 %)', String(metrics.transferAmplification), 'written ÷ changed'],
       ['Put Page calls ÷ ideal (1 %)', String(metrics.putPagesPerIdeal), ''],
       ['peak RSS, 1 GiB disk', `${metrics.peakRssMiB} MiB`, 'target < 300'],
+      ['peak RSS, 8 GiB disk', `${metrics.peakRssMiBLargeDisk} MiB`, 'target < 300'],
+      ['devhost, 1,000 no-op activities', `${metrics.devhostMsPerActivity} ms`, 'per activity, fan-out with Task.all'],
+      ['devhost, same with a SIGKILL restart', `${metrics.devhostMsPerActivityWithRestart} ms`, 'per activity, host killed a third of the way in'],
       ['— with the exact diff Azure reports (bench-supplied; Azurite has none) —', '', ''],
       ['incremental 1 %, exact diff', `${round(mibps(changed1, inc1x.wallMs))} MiB/s`, `${round(mibps(changed1, inc1x.wallMs) / readWrite, 3)} × ceiling on changed bytes; ${round(inc1x.wallMs / 1000)} s`],
       ['incremental 10 %, exact diff', `${round(mibps(changed10, inc10x.wallMs))} MiB/s`, `${round(mibps(changed10, inc10x.wallMs) / readWrite, 3)} × ceiling on changed bytes; ${round(inc10x.wallMs / 1000)} s`],
       ['1 % speedup over full, exact diff', `${round(fullExact.wallMs / inc1x.wallMs)} ×`, `transfer amplification ${round(inc1x.totals!.bytesWritten / changed1, 3)}, Put Page ÷ ideal ${round(inc1x.totals!.putPageCalls / Math.ceil(changed1 / PUT_BYTES), 2)}`],
-      ['peak RSS, 8 GiB disk', `${metrics.peakRssMiBLargeDisk} MiB`, 'target < 300'],
     ];
     const width = Math.max(...rows.filter((r) => r[1]).map((r) => r[0].length));
     console.log(`\ndeltavault bench — Azurite ${''}on this machine, node ${process.version}, diff fidelity ${inc1.plan?.fidelity}`);

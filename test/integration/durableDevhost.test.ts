@@ -210,14 +210,11 @@ test('a non-deterministic orchestrator fails its instance with the non-determini
   );
 });
 
-test('orchestration overhead: 1,000 no-op activities fanned out with Task.all', async () => {
-  const started = Date.now();
-  const check = await startWithStarter('NoopFanOut', 1000, 'bench-1000');
+// Its speed is measured by `npm run bench` (no timed assertions in tests); here only the outcome.
+test('fans out 1,000 no-op activities with Task.all', async () => {
+  const check = await startWithStarter('NoopFanOut', 1000, 'fanout-1000');
   const status = await waitForStatus(check.statusQueryGetUri, undefined, 120_000);
-  const elapsed = Date.now() - started;
   expect(status).toMatchObject({ runtimeStatus: 'Completed', output: 1000 });
-  console.log(`durable fan-out: 1000 no-op activities in ${elapsed} ms = ${(elapsed / 1000).toFixed(2)} ms per activity`);
-  expect(elapsed / 1000).toBeLessThan(50);
 });
 
 describe('a host killed with SIGKILL mid-fan-out', () => {
