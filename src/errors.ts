@@ -14,7 +14,8 @@ export type ErrorCode =
   | 'MANIFEST_INVALID'
   | 'INTEGRITY_FAILED'
   | 'SOURCE_CHANGED'
-  | 'STORAGE_FAILED';
+  | 'STORAGE_FAILED'
+  | 'SETTINGS_INVALID';
 
 const STATUS: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 400,
@@ -28,6 +29,7 @@ const STATUS: Record<ErrorCode, number> = {
   INTEGRITY_FAILED: 500,
   SOURCE_CHANGED: 409,
   STORAGE_FAILED: 502,
+  SETTINGS_INVALID: 500,
 };
 
 export class DeltavaultError extends Error {
@@ -102,6 +104,13 @@ export const errors = {
       { details: { badBlocks: badBlocks.slice(0, 1000) } },
     ),
   sourceChanged: (what: string) => new DeltavaultError('SOURCE_CHANGED', what),
+  /** The app's settings are wrong; every problem names its setting and none quotes a value. */
+  settingsInvalid: (problems: { setting: string; problem: string }[]) =>
+    new DeltavaultError(
+      'SETTINGS_INVALID',
+      `invalid settings (${problems.length}): ${problems.map((p) => `${p.setting}: ${p.problem}`).join('; ')}`,
+      { details: { problems } },
+    ),
   /** A failed storage call; the message names the service's error code, never a URL or key. */
   storage: (operation: string, cause: unknown) =>
     new DeltavaultError(

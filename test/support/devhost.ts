@@ -14,7 +14,8 @@ import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 const REPO = path.resolve(__dirname, '..', '..');
 const SCRATCH = path.join(REPO, 'node_modules', '.cache', 'deltavault-devhost-tests');
 
-function transpileTree(sourceDir: string, outDir: string): void {
+/** Compiles every .ts file under `sourceDir` to CommonJS under `outDir` (as `npm run build` would, file by file). */
+export function transpileTree(sourceDir: string, outDir: string): void {
   for (const entry of readdirSync(sourceDir, { withFileTypes: true })) {
     const source = path.join(sourceDir, entry.name);
     if (entry.isDirectory()) transpileTree(source, path.join(outDir, entry.name));

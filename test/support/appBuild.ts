@@ -1,0 +1,51 @@
+/**
+ * deltavault itself as a Functions app folder, for the end-to-end tests: the repository's src/
+ * and functions/ compiled (TypeScript → CommonJS, as `npm run build` does) into a scratch folder
+ * inside the repository (node_modules/.cache, so packages resolve from the repo's node_modules),
+ * with a package.json whose `main` is the compiled functions, the repository's host.json, and a
+ * local.settings.json written from the test's settings. The devhost CLI is compiled with it
+ * (dist/src/devhost/cli.js), so a test runs exactly what `npm run devhost -- <folder>` runs.
+ */
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { transpileTree } from './devhost';
+
+const REPO = path.resolve(__dirname, '..', '..');
+const SCRATCH = path.join(REPO, 'node_modules', '.cache', 'deltavault-e2e');
+
+export interface BuiltApp {
+  /** The app folder (package.json, host.json, local.settings.json, dist/). */
+  dir: string;
+  /** The compiled devhost CLI inside it. */
+  cli: string;
+  /** Rewrites local.settings.json `Values`. */
+  writeSettings(values: Record<string, string>): void;
+  remove(): void;
+}
+
+/** Compiles the app once into a fresh folder, with `values` as its local.settings.json. */
+export function buildApp(values: Record<string, string>): BuiltApp {
+  const dir = path.join(SCRATCH, `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`);
+  mkdirSync(dir, { recursive: true });
+  transpileTree(path.join(REPO, 'src'), path.join(dir, 'dist', 'src'));
+  transpileTree(path.join(REPO, 'functions'), path.join(dir, 'dist', 'functions'));
+  writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify({ name: 'deltavault-e2e', version: '0.0.0', private: true, main: 'dist/functions/*.js' }, null, 2),
+  );
+  copyFileSync(path.join(REPO, 'host.json'), path.join(dir, 'host.json'));
+  const writeSettings = (v: Record<string, string>): void => {
+    writeFileSync(
+      path.join(dir, 'local.settings.json'),
+      JSON.stringify({ IsEncrypted: false, Values: { FUNCTIONS_WORKER_RUNTIME: 'node', ...v } }, null, 2),
+    );
+  };
+  writeSettings(values);
+  return {
+    dir,
+    cli: path.join(dir, 'dist', 'src', 'devhost', 'cli.js'),
+    writeSettings,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
