@@ -119,7 +119,12 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
     if (level !== 'none') logger.log(level, category === 'system' ? message : `[${category}] ${message}`);
   });
   activateCoreApi(registry);
-  const restoreEnvironment = applyEnvironment(Object.fromEntries(Object.entries(local.values).filter(([k]) => !shadowed.includes(k))));
+  // The app itself (not only its bindings) must reach the emulator the devhost uses, which may
+  // not be on the standard ports: `UseDevelopmentStorage=true` values become its connection string.
+  const appEnvironment = Object.entries(local.values)
+    .filter(([k]) => !shadowed.includes(k))
+    .map(([k, v]): [string, string] => [k, options.developmentStorage && isDevelopmentStorage(v) ? options.developmentStorage : v]);
+  const restoreEnvironment = applyEnvironment(Object.fromEntries(appEnvironment));
 
   // What has started, for an orderly undo (on failure at start as well as on stop).
   let loaded: LoadedApp | undefined;
@@ -296,4 +301,8 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
     await teardown(0).catch(() => undefined);
     throw e;
   }
+}
+
+function isDevelopmentStorage(value: string): boolean {
+  return /^\s*UseDevelopmentStorage\s*=\s*true\s*;?\s*$/i.test(value);
 }

@@ -116,6 +116,17 @@ describe('devhost extensions (in process)', () => {
     }
   });
 
+  test('the app sees UseDevelopmentStorage=true as the emulator the devhost was pointed at', async () => {
+    const emulator = process.env.DELTAVAULT_TEST_STORAGE as string;
+    const devhost = await startDevhost({ appDir, port: 0, developmentStorage: emulator, writeLog: () => undefined });
+    try {
+      expect(appEnv().EXTENSION_APP_STORAGE).toBe(emulator);
+    } finally {
+      await devhost.stop();
+    }
+    expect(appEnv().EXTENSION_APP_STORAGE).toBeUndefined();
+  });
+
   test('a function whose trigger no extension runs is reported and left out', async () => {
     const lines: string[] = [];
     const devhost = await startDevhost({ appDir, port: 0, writeLog: (line) => lines.push(line) });
