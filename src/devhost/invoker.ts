@@ -26,6 +26,15 @@ export interface InvokerOptions {
 }
 
 /** Mirrors the worker's ReadOnlyError for hook-context properties. */
+/** The hook-context fields the worker makes read-only: `hookData`, `appHookData`, `invocationContext`. */
+function readOnlyHookFields(hookData: unknown, appHookData: unknown, invocationContext: unknown): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries({ hookData, appHookData, invocationContext })) {
+    Object.defineProperty(fields, name, { enumerable: true, get: () => value, set: () => readOnly(name) });
+  }
+  return fields;
+}
+
 function readOnly(name: string): never {
   throw Object.assign(new TypeError(`Cannot assign to read only property '${name}'`), { isAzureFunctionsSystemError: true });
 }
@@ -192,28 +201,10 @@ export class Invoker {
       let { inputs } = args;
       let callback = reg.callback;
 
-      const preInvocContext = {
-        get hookData() {
-          return hookData;
-        },
-        set hookData(_v: unknown) {
-          readOnly('hookData');
-        },
-        get appHookData() {
-          return registry.appHookData;
-        },
-        set appHookData(_v: unknown) {
-          readOnly('appHookData');
-        },
-        get invocationContext() {
-          return invocationContext;
-        },
-        set invocationContext(_v: unknown) {
-          readOnly('invocationContext');
-        },
+      const preInvocContext = Object.assign(readOnlyHookFields(hookData, registry.appHookData, invocationContext), {
         functionCallback: callback,
         inputs,
-      };
+      });
       coreCtx.state = 'preInvocationHooks';
       try {
         await registry.executeHooks('preInvocation', preInvocContext);
@@ -223,29 +214,11 @@ export class Invoker {
       inputs = preInvocContext.inputs;
       callback = preInvocContext.functionCallback;
 
-      const postInvocContext = {
-        get hookData() {
-          return hookData;
-        },
-        set hookData(_v: unknown) {
-          readOnly('hookData');
-        },
-        get appHookData() {
-          return registry.appHookData;
-        },
-        set appHookData(_v: unknown) {
-          readOnly('appHookData');
-        },
-        get invocationContext() {
-          return invocationContext;
-        },
-        set invocationContext(_v: unknown) {
-          readOnly('invocationContext');
-        },
+      const postInvocContext = Object.assign(readOnlyHookFields(hookData, registry.appHookData, invocationContext), {
         inputs,
         result: null as unknown,
         error: null as unknown,
-      };
+      });
       coreCtx.state = 'invocation';
       try {
         postInvocContext.result = await model.invokeFunction(invocationContext, inputs, callback);

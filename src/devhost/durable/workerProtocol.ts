@@ -12,7 +12,7 @@
 import type { RpcTypedData } from '../hostTypes';
 import { OrchestratorState, parseOrchestratorState, ProtocolError, ReplaySchema } from './actions';
 import type { HistoryEvent } from './historyEvents';
-import { formatDotNetTimeSpan } from './timeSpan';
+import { formatTimeSpan as formatDotNetTimeSpan } from '../timeSpan';
 
 /** The newest schema the extension advertises (upperSchemaVersionNew) and the legacy field. */
 export const UPPER_SCHEMA_VERSION = ReplaySchema.V2;
