@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'INTEGRITY_FAILED'
   | 'SOURCE_CHANGED'
   | 'STORAGE_FAILED'
-  | 'SETTINGS_INVALID';
+  | 'SETTINGS_INVALID'
+  | 'CONFIG_INVALID';
 
 const STATUS: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 400,
@@ -30,6 +31,7 @@ const STATUS: Record<ErrorCode, number> = {
   SOURCE_CHANGED: 409,
   STORAGE_FAILED: 502,
   SETTINGS_INVALID: 500,
+  CONFIG_INVALID: 500,
 };
 
 export class DeltavaultError extends Error {
@@ -110,6 +112,17 @@ export const errors = {
       'SETTINGS_INVALID',
       `invalid settings (${problems.length}): ${problems.map((p) => `${p.setting}: ${p.problem}`).join('; ')}`,
       { details: { problems } },
+    ),
+  /**
+   * The protection config is wrong: one error listing every problem, one per line, each as
+   * `<where>: <JSON path>: <problem>` (`where` is the file path or blob URL it came from).
+   */
+  configInvalid: (where: string, problems: { path: string; problem: string }[]) =>
+    new DeltavaultError(
+      'CONFIG_INVALID',
+      `invalid protection config (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  ${where}: ${p.path}: ${p.problem}`).join('\n'),
+      { details: { where, problems } },
     ),
   /** A failed storage call; the message names the service's error code, never a URL or key. */
   storage: (operation: string, cause: unknown) =>

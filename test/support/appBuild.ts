@@ -5,11 +5,15 @@
  * with a package.json whose `main` is the compiled functions, the repository's host.json, and a
  * local.settings.json written from the test's settings. The devhost CLI is compiled with it
  * (dist/src/devhost/cli.js), so a test runs exactly what `npm run devhost -- <folder>` runs.
+ *
+ * Every app gets its own job-events queue (DELTAVAULT_EVENTS_QUEUE, unless the test sets it), so
+ * the events consumer of one test's host never takes another test's messages (and the job
+ * history table, named after the queue, is its own too).
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { transpileTree } from './devhost';
+import { transpileTree, uniqueQueueName } from './devhost';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const SCRATCH = path.join(REPO, 'node_modules', '.cache', 'deltavault-e2e');
@@ -19,13 +23,20 @@ export interface BuiltApp {
   dir: string;
   /** The compiled devhost CLI inside it. */
   cli: string;
-  /** Rewrites local.settings.json `Values`. */
+  /** The job-events queue the app reads (DELTAVAULT_EVENTS_QUEUE). */
+  eventsQueue: string;
+  /** Rewrites local.settings.json `Values` (keeping the app's events queue unless `values` names one). */
   writeSettings(values: Record<string, string>): void;
   remove(): void;
 }
 
+export interface BuildAppOptions {
+  /** Changes the copy of the repository's host.json (e.g. a shorter queue visibilityTimeout). */
+  hostJson?: (json: Record<string, unknown>) => void;
+}
+
 /** Compiles the app once into a fresh folder, with `values` as its local.settings.json. */
-export function buildApp(values: Record<string, string>): BuiltApp {
+export function buildApp(values: Record<string, string>, options: BuildAppOptions = {}): BuiltApp {
   const dir = path.join(SCRATCH, `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`);
   mkdirSync(dir, { recursive: true });
   transpileTree(path.join(REPO, 'src'), path.join(dir, 'dist', 'src'));
@@ -34,16 +45,24 @@ export function buildApp(values: Record<string, string>): BuiltApp {
     path.join(dir, 'package.json'),
     JSON.stringify({ name: 'deltavault-e2e', version: '0.0.0', private: true, main: 'dist/functions/*.js' }, null, 2),
   );
-  copyFileSync(path.join(REPO, 'host.json'), path.join(dir, 'host.json'));
+  if (options.hostJson) {
+    const hostJson = JSON.parse(readFileSync(path.join(REPO, 'host.json'), 'utf8')) as Record<string, unknown>;
+    options.hostJson(hostJson);
+    writeFileSync(path.join(dir, 'host.json'), JSON.stringify(hostJson, null, 2));
+  } else {
+    copyFileSync(path.join(REPO, 'host.json'), path.join(dir, 'host.json'));
+  }
+  const eventsQueue = values.DELTAVAULT_EVENTS_QUEUE ?? uniqueQueueName('e2e-events');
   const writeSettings = (v: Record<string, string>): void => {
     writeFileSync(
       path.join(dir, 'local.settings.json'),
-      JSON.stringify({ IsEncrypted: false, Values: { FUNCTIONS_WORKER_RUNTIME: 'node', ...v } }, null, 2),
+      JSON.stringify({ IsEncrypted: false, Values: { FUNCTIONS_WORKER_RUNTIME: 'node', DELTAVAULT_EVENTS_QUEUE: eventsQueue, ...v } }, null, 2),
     );
   };
   writeSettings(values);
   return {
     dir,
+    eventsQueue,
     cli: path.join(dir, 'dist', 'src', 'devhost', 'cli.js'),
     writeSettings,
     remove: () => rmSync(dir, { recursive: true, force: true }),
