@@ -26,10 +26,10 @@ export interface InvokerOptions {
 }
 
 /** Mirrors the worker's ReadOnlyError for hook-context properties. */
-/** The hook-context fields the worker makes read-only: `hookData`, `appHookData`, `invocationContext`. */
-function readOnlyHookFields(hookData: unknown, appHookData: unknown, invocationContext: unknown): Record<string, unknown> {
+/** Hook-context fields the worker makes read-only (`hookData`, `appHookData`, `invocationContext`, …). */
+function readOnlyFields(values: Record<string, unknown>): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries({ hookData, appHookData, invocationContext })) {
+  for (const [name, value] of Object.entries(values)) {
     Object.defineProperty(fields, name, { enumerable: true, get: () => value, set: () => readOnly(name) });
   }
   return fields;
@@ -130,34 +130,10 @@ export class Invoker {
     let invocationContext: unknown;
     const hookData: Record<string, unknown> = {};
     const log = (level: RpcLogLevel, category: RpcLogCategory, message: string): void => {
-      const logContext = {
-        level,
-        message,
-        get category() {
-          return category;
-        },
-        set category(_v: unknown) {
-          readOnly('category');
-        },
-        get hookData() {
-          return hookData;
-        },
-        set hookData(_v: unknown) {
-          readOnly('hookData');
-        },
-        get appHookData() {
-          return registry.appHookData;
-        },
-        set appHookData(_v: unknown) {
-          readOnly('appHookData');
-        },
-        get invocationContext() {
-          return invocationContext;
-        },
-        set invocationContext(_v: unknown) {
-          readOnly('invocationContext');
-        },
-      };
+      const logContext = Object.assign(
+        readOnlyFields({ category, hookData, appHookData: registry.appHookData, invocationContext }),
+        { level, message },
+      );
       for (const hook of registry.hooks.log) {
         try {
           void hook(logContext);
@@ -201,7 +177,7 @@ export class Invoker {
       let { inputs } = args;
       let callback = reg.callback;
 
-      const preInvocContext = Object.assign(readOnlyHookFields(hookData, registry.appHookData, invocationContext), {
+      const preInvocContext = Object.assign(readOnlyFields({ hookData, appHookData: registry.appHookData, invocationContext }), {
         functionCallback: callback,
         inputs,
       });
@@ -214,7 +190,7 @@ export class Invoker {
       inputs = preInvocContext.inputs;
       callback = preInvocContext.functionCallback;
 
-      const postInvocContext = Object.assign(readOnlyHookFields(hookData, registry.appHookData, invocationContext), {
+      const postInvocContext = Object.assign(readOnlyFields({ hookData, appHookData: registry.appHookData, invocationContext }), {
         inputs,
         result: null as unknown,
         error: null as unknown,
