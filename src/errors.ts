@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'SOURCE_CHANGED'
   | 'STORAGE_FAILED'
   | 'SETTINGS_INVALID'
-  | 'CONFIG_INVALID';
+  | 'CONFIG_INVALID'
+  | 'NOT_SUPPORTED';
 
 const STATUS: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 400,
@@ -32,6 +33,7 @@ const STATUS: Record<ErrorCode, number> = {
   STORAGE_FAILED: 502,
   SETTINGS_INVALID: 500,
   CONFIG_INVALID: 500,
+  NOT_SUPPORTED: 501,
 };
 
 export class DeltavaultError extends Error {
@@ -71,6 +73,7 @@ export function storageCode(e: unknown): string | undefined {
 }
 
 export const errors = {
+  notSupported: (what: string) => new DeltavaultError('NOT_SUPPORTED', what),
   invalidArgument: (what: string, problem: string) =>
     new DeltavaultError('INVALID_ARGUMENT', `${what}: ${problem}`, { details: { what } }),
   invalidRange: (problem: string, details?: Record<string, unknown>) =>

@@ -60,6 +60,7 @@ const STATUS: Record<number, { title: string; section: string }> = {
   415: { title: 'Unsupported Media Type', section: '15.5.16' },
   422: { title: 'Unprocessable Content', section: '15.5.21' },
   500: { title: 'Internal Server Error', section: '15.6.1' },
+  501: { title: 'Not Implemented', section: '15.6.2' },
   502: { title: 'Bad Gateway', section: '15.6.3' },
   503: { title: 'Service Unavailable', section: '15.6.4' },
 };

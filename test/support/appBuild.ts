@@ -33,7 +33,16 @@ export interface BuiltApp {
 export interface BuildAppOptions {
   /** Changes the copy of the repository's host.json (e.g. a shorter queue visibilityTimeout). */
   hostJson?: (json: Record<string, unknown>) => void;
+  /**
+   * Run the demo (no DELTAVAULT_CONFIG: a seeded 1 GiB demo disk backed up every minute). Off by
+   * default: unless `values` names a DELTAVAULT_CONFIG, the app gets an empty protection config
+   * (no policies, no disks), so no timer fires during a test that does not ask for one.
+   */
+  demo?: boolean;
 }
+
+/** The protection config of apps that protect nothing. */
+export const EMPTY_PROTECTION_CONFIG = { policies: [], disks: [] } as const;
 
 /** Compiles the app once into a fresh folder, with `values` as its local.settings.json. */
 export function buildApp(values: Record<string, string>, options: BuildAppOptions = {}): BuiltApp {
@@ -53,10 +62,13 @@ export function buildApp(values: Record<string, string>, options: BuildAppOption
     copyFileSync(path.join(REPO, 'host.json'), path.join(dir, 'host.json'));
   }
   const eventsQueue = values.DELTAVAULT_EVENTS_QUEUE ?? uniqueQueueName('e2e-events');
+  const emptyConfig = path.join(dir, 'empty-protection-config.json');
+  writeFileSync(emptyConfig, JSON.stringify(EMPTY_PROTECTION_CONFIG));
   const writeSettings = (v: Record<string, string>): void => {
+    const config = options.demo || v.DELTAVAULT_CONFIG !== undefined ? {} : { DELTAVAULT_CONFIG: emptyConfig };
     writeFileSync(
       path.join(dir, 'local.settings.json'),
-      JSON.stringify({ IsEncrypted: false, Values: { FUNCTIONS_WORKER_RUNTIME: 'node', DELTAVAULT_EVENTS_QUEUE: eventsQueue, ...v } }, null, 2),
+      JSON.stringify({ IsEncrypted: false, Values: { FUNCTIONS_WORKER_RUNTIME: 'node', DELTAVAULT_EVENTS_QUEUE: eventsQueue, ...config, ...v } }, null, 2),
     );
   };
   writeSettings(values);

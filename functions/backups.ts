@@ -1,0 +1,150 @@
+/**
+ * The backup workflow's registrations: the disk and policy orchestrations, their activities,
+ * one timer per policy of the protection config (a durable client starter), and
+ * `POST /api/backups` (CONTRACT.md). The work is in src/workflows/.
+ *
+ * The config must be known when the app registers its functions (one timer per policy), so it
+ * is read synchronously here, at load: a file (DELTAVAULT_CONFIG path) or the demo config. An
+ * invalid config throws and the host does not start. A blob-URL config cannot be read
+ * synchronously: no timers are registered for it (see src/workflows/appConfig.ts), and
+ * `POST /api/backups` and the activities read it on first use.
+ *
+ * In the demo (no DELTAVAULT_CONFIG, emulator vault) the demo disk is seeded at start, and the
+ * demo timer writes a few changes to it before each scheduled backup.
+ */
+import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import { appSettings } from '../src/config/settings';
+import { appStorageClients } from '../src/config/storageClients';
+import { DEMO, usesDemoConfig } from '../src/demo/demoConfig';
+import { seedDemoDisk, writeSomeDemoChanges } from '../src/demo/demoDisk';
+import { errors } from '../src/errors';
+import { problem, problemFromZod, problemResponse, answerWithProblems } from '../src/http/problem';
+import { backupActivities, withErrorCode } from '../src/workflows/activities';
+import { appProtectionConfig, configAtLoad, findDisk, findPolicy } from '../src/workflows/appConfig';
+import { diskBackupOrchestrator } from '../src/workflows/diskBackupOrchestrator';
+import { backupRequestSchema } from '../src/workflows/inputs';
+import { ACTIVITIES, ORCHESTRATORS } from '../src/workflows/names';
+import { policyBackupOrchestrator } from '../src/workflows/policyBackupOrchestrator';
+import { startDiskBackup, startPolicyBackup } from '../src/workflows/starters';
+
+export const FUNCTION_NAMES = {
+  startBackup: 'startBackup',
+  /** `backupSchedule-<policy>`, one per policy. */
+  schedulePrefix: 'backupSchedule-',
+} as const;
+
+/** A larger `POST /api/backups` body is refused unread (413). */
+export const MAX_BACKUP_REQUEST_BYTES = 16 * 1024;
+
+const settings = appSettings();
+const clients = appStorageClients();
+const loadedConfig = configAtLoad(settings);
+const config = () => appProtectionConfig(settings, loadedConfig);
+
+// ---- orchestrations and activities
+
+df.app.orchestration(ORCHESTRATORS.diskBackup, diskBackupOrchestrator);
+df.app.orchestration(ORCHESTRATORS.policyBackup, policyBackupOrchestrator);
+
+const activities = backupActivities({
+  settings,
+  config,
+  blobService: clients.blobService,
+  vaultContainer: clients.vaultContainer,
+  eventsQueue: clients.eventsQueue,
+});
+for (const [key, name] of Object.entries(ACTIVITIES) as [keyof typeof ACTIVITIES, string][]) {
+  const run = activities[key] as (input: never) => Promise<unknown>;
+  df.app.activity(name, { handler: (input: unknown) => withErrorCode(() => run(input as never)) });
+}
+
+// ---- the demo
+
+const demo = usesDemoConfig(settings) && loadedConfig !== undefined;
+let demoSeeded: Promise<unknown> | undefined;
+let demoRound = 0;
+if (demo) {
+  demoSeeded = seedDemoDisk(clients.blobService).catch((e: unknown) => {
+    demoSeeded = undefined;
+    console.error(`seeding the demo disk failed: ${(e as Error).message}`);
+  });
+}
+
+async function demoChanges(context: InvocationContext): Promise<void> {
+  demoSeeded ??= seedDemoDisk(clients.blobService);
+  await demoSeeded;
+  const round = demoRound++;
+  if (round === 0) return; // the first backup takes the seeded disk as it is
+  const changes = await writeSomeDemoChanges(clients.blobService, round);
+  context.log(`demo: wrote ${changes.bytesWritten} bytes and cleared ${changes.bytesCleared} bytes on the demo disk`);
+}
+
+// ---- timers: one per policy
+
+for (const policy of loadedConfig?.policies ?? []) {
+  df.app.client.timer(`${FUNCTION_NAMES.schedulePrefix}${policy.name}`, {
+    schedule: policy.schedule,
+    handler: async (_timer, client, context) => {
+      const current = await config();
+      if (demo && policy.name === DEMO.policy) await demoChanges(context);
+      const outcome = await startPolicyBackup(client, clients.eventsQueue, current, policy, 'schedule');
+      context.log(
+        `policy '${policy.name}': started ${outcome.instanceId} for ${outcome.disks.length} disk(s)` +
+          (outcome.skipped.length > 0 ? `; skipped (still running): ${outcome.skipped.join(', ')}` : ''),
+      );
+    },
+  });
+}
+
+// ---- POST /api/backups
+
+async function readBody(request: HttpRequest): Promise<unknown> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > MAX_BACKUP_REQUEST_BYTES) throw tooLarge();
+  const text = await request.text();
+  if (Buffer.byteLength(text, 'utf8') > MAX_BACKUP_REQUEST_BYTES) throw tooLarge();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw errors.invalidArgument('request body', 'is not valid JSON: send { "disk": "<diskKey>" } or { "policy": "<name>" }');
+  }
+}
+
+class TooLarge extends Error {}
+const tooLarge = (): TooLarge => new TooLarge();
+
+df.app.client.http(FUNCTION_NAMES.startBackup, {
+  methods: ['POST'],
+  authLevel: 'function',
+  route: 'backups',
+  handler: (request: HttpRequest, client: df.DurableClient, context: InvocationContext): Promise<HttpResponseInit> =>
+    answerWithProblems(context, async () => {
+      let body: unknown;
+      try {
+        body = await readBody(request);
+      } catch (e) {
+        if (e instanceof TooLarge) {
+          return problemResponse(problem(413, 'INVALID_ARGUMENT', `the request body is larger than ${MAX_BACKUP_REQUEST_BYTES} bytes`, { instance: `urn:uuid:${context.invocationId}` }));
+        }
+        throw e;
+      }
+      const parsed = backupRequestSchema.safeParse(body);
+      if (!parsed.success) return problemResponse(problemFromZod(parsed.error, 'body', context));
+      const current = await config();
+      if ('disk' in parsed.data) {
+        const disk = findDisk(current, parsed.data.disk);
+        if (!disk) throw errors.notFound('protected disk', parsed.data.disk);
+        const policy = findPolicy(current, disk.policy);
+        if (!policy) throw errors.notFound('policy', disk.policy);
+        const outcome = await startDiskBackup(client, clients.eventsQueue, disk, policy, 'http');
+        context.log(`disk '${disk.key}': ${outcome.started ? 'started' : 'skipped, still running'} ${outcome.instanceId}`);
+        return client.createCheckStatusResponse(request, outcome.instanceId);
+      }
+      const policy = findPolicy(current, parsed.data.policy);
+      if (!policy) throw errors.notFound('policy', parsed.data.policy);
+      const outcome = await startPolicyBackup(client, clients.eventsQueue, current, policy, 'http');
+      context.log(`policy '${policy.name}': started ${outcome.instanceId}`);
+      return client.createCheckStatusResponse(request, outcome.instanceId);
+    }),
+});

@@ -1,0 +1,71 @@
+/**
+ * The inputs of the backup orchestrations and activities, validated where they enter (an
+ * orchestrator checks its input first; zod messages never quote the input). Pure.
+ */
+import { z } from 'zod';
+import { errors } from '../errors';
+import { retentionPolicySchema } from '../retention/retentionPolicy';
+import { assertDiskKey, assertJobId } from '../vault/vaultLayout';
+
+export const TRIGGERS = ['schedule', 'http'] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+
+const passes = (assert: (s: string) => void) => (s: string): boolean => {
+  try {
+    assert(s);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const diskKey = z.string().refine(passes(assertDiskKey), { error: 'must be a disk key: 1-63 lowercase letters, digits or inner hyphens' });
+const jobId = z.string().refine(passes(assertJobId), { error: "must be a job id: 1-128 letters, digits, '_', '.', ':' or '-'" });
+
+/** A policy as the workflow carries it: its name and retention (the schedule stays with the timer). */
+export const workflowPolicySchema = z.object({
+  name: z.string().regex(/^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/, { error: 'must be a policy name' }),
+  retention: retentionPolicySchema,
+});
+export type WorkflowPolicy = z.output<typeof workflowPolicySchema>;
+
+export const diskBackupInputSchema = z.object({
+  diskKey,
+  jobId: jobId.optional(),
+  trigger: z.enum(TRIGGERS),
+  policy: workflowPolicySchema,
+});
+export type DiskBackupInput = z.output<typeof diskBackupInputSchema>;
+
+export const policyBackupInputSchema = z.object({
+  policy: workflowPolicySchema,
+  trigger: z.enum(TRIGGERS),
+  /** The policy's disks to back up (the starter leaves out busy ones); default: none. */
+  disks: z.array(diskKey).max(1000),
+});
+export type PolicyBackupInput = z.output<typeof policyBackupInputSchema>;
+
+function describe(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.map(String).join('.') || '(input)'}: ${i.message}`).join('; ');
+}
+
+/** The disk orchestration's input, or INVALID_ARGUMENT naming every bad field. */
+export function parseDiskBackupInput(value: unknown): DiskBackupInput {
+  const parsed = diskBackupInputSchema.safeParse(value);
+  if (!parsed.success) throw errors.invalidArgument('disk backup input', describe(parsed.error));
+  return parsed.data;
+}
+
+/** The policy orchestration's input, or INVALID_ARGUMENT naming every bad field. */
+export function parsePolicyBackupInput(value: unknown): PolicyBackupInput {
+  const parsed = policyBackupInputSchema.safeParse(value);
+  if (!parsed.success) throw errors.invalidArgument('policy backup input', describe(parsed.error));
+  return parsed.data;
+}
+
+/** `POST /api/backups`: exactly one of `disk` (a disk key or source) and `policy`. */
+export const backupRequestSchema = z.union([
+  z.strictObject({ disk: z.string().min(1).max(2048) }),
+  z.strictObject({ policy: z.string().min(1).max(128) }),
+]);
+export type BackupRequest = z.output<typeof backupRequestSchema>;

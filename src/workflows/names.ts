@@ -1,0 +1,53 @@
+/**
+ * The backup workflow's function names, named once, and its deterministic instance and job ids.
+ *
+ * One disk has one orchestration instance id, `backup-<diskKey>`, whoever starts it (a policy's
+ * timer, a policy orchestration, `POST /api/backups`): while it runs, another start of the same
+ * disk finds it busy and is skipped (`backup.skipped`), so two jobs never write one disk's vault.
+ */
+import { assertDiskKey } from '../vault/vaultLayout';
+
+export const ORCHESTRATORS = {
+  diskBackup: 'diskBackupOrchestrator',
+  policyBackup: 'policyBackupOrchestrator',
+} as const;
+
+export const ACTIVITIES = {
+  emitStarted: 'backupEmitStarted',
+  snapshot: 'backupSnapshot',
+  plan: 'backupPlan',
+  copyChunk: 'backupCopyChunk',
+  seal: 'backupSeal',
+  prune: 'backupPrune',
+  emitSucceeded: 'backupEmitSucceeded',
+  abandon: 'backupAbandon',
+} as const;
+
+export const DISK_INSTANCE_PREFIX = 'backup-';
+export const POLICY_INSTANCE_PREFIX = 'policy-';
+
+/** The one orchestration instance id of a disk's backups. */
+export function diskInstanceId(diskKey: string): string {
+  assertDiskKey(diskKey);
+  return `${DISK_INSTANCE_PREFIX}${diskKey}`;
+}
+
+/** `20240305T070809010Z`: a UTC time as it appears in job ids (letters and digits only). */
+export function compactTime(at: Date): string {
+  if (Number.isNaN(at.getTime())) throw new RangeError('compactTime: invalid date');
+  return at.toISOString().replace(/[-:.]/g, '');
+}
+
+/**
+ * The job id of one run of an instance: the instance id and the orchestration's start time
+ * (`context.df.currentUtcDateTime`, the same on every replay). Job ids allow letters, digits,
+ * '_', '.', ':' and '-' (vaultLayout.assertJobId).
+ */
+export function jobIdFor(instanceId: string, startedAt: Date): string {
+  return `${instanceId}-${compactTime(startedAt)}`;
+}
+
+/** The instance id of one run of a policy (one per fire, so runs never collide). */
+export function policyInstanceId(policy: string, at: Date): string {
+  return `${POLICY_INSTANCE_PREFIX}${policy}-${compactTime(at)}`;
+}

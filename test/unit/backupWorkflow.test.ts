@@ -1,0 +1,252 @@
+/**
+ * The backup workflow's pure parts (instance and job ids, input validation) and its two
+ * orchestrations run by the devhost's durable engine with fake activities (test/unit/durableHarness.ts).
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- jest.mock factories run before imports
+jest.mock('@azure/functions-core', () => require('./durableHarness').fakeCoreModule(), { virtual: true });
+
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as df from 'durable-functions';
+import { loadSettings } from '../../src/config/settings';
+import { errors } from '../../src/errors';
+import { withErrorCode } from '../../src/workflows/activities';
+import { configAtLoad, disksOfPolicy, findDisk } from '../../src/workflows/appConfig';
+import { MemoryStore } from '../../src/devhost/durable/store';
+import type { DurableEngine } from '../../src/devhost/durable/engine';
+import { diskBackupOrchestrator, errorOf, scaleRetryIntervalsForTests, COPY_BATCH } from '../../src/workflows/diskBackupOrchestrator';
+import { parseDiskBackupInput, parsePolicyBackupInput, backupRequestSchema } from '../../src/workflows/inputs';
+import { ACTIVITIES, ORCHESTRATORS, compactTime, diskInstanceId, jobIdFor, policyInstanceId } from '../../src/workflows/names';
+import { policyBackupOrchestrator } from '../../src/workflows/policyBackupOrchestrator';
+import { isActiveStatus, skippedJobId } from '../../src/workflows/starters';
+import { assertJobId } from '../../src/vault/vaultLayout';
+import { newEngine, outputOf, startAndWait, TestHost } from './durableHarness';
+
+const POLICY = { name: 'daily', retention: { keepLast: 3 } };
+
+describe('names', () => {
+  test('one deterministic instance id per disk', () => {
+    expect(diskInstanceId('vm1-os')).toBe('backup-vm1-os');
+    expect(() => diskInstanceId('Not A Key')).toThrow(/disk key/);
+  });
+
+  test('job ids come from the instance id and the orchestration clock, and are valid job ids', () => {
+    const at = new Date('2024-03-05T07:08:09.010Z');
+    expect(compactTime(at)).toBe('20240305T070809010Z');
+    const jobId = jobIdFor(diskInstanceId('vm1'), at);
+    expect(jobId).toBe('backup-vm1-20240305T070809010Z');
+    expect(() => assertJobId(jobId)).not.toThrow();
+    expect(jobIdFor('backup-vm1', at)).toBe(jobId);
+    expect(() => assertJobId(skippedJobId('backup-vm1', at))).not.toThrow();
+    expect(policyInstanceId('daily', at)).toBe('policy-daily-20240305T070809010Z');
+  });
+
+  test('active runtime statuses', () => {
+    expect(['Pending', 'Running', 'ContinuedAsNew'].every(isActiveStatus)).toBe(true);
+    expect(['Completed', 'Failed', 'Terminated', undefined].some(isActiveStatus)).toBe(false);
+  });
+});
+
+describe('input validation', () => {
+  test('a good disk input passes', () => {
+    expect(parseDiskBackupInput({ diskKey: 'vm1', trigger: 'http', policy: POLICY })).toEqual({ diskKey: 'vm1', trigger: 'http', policy: POLICY });
+  });
+
+  test.each([
+    [undefined],
+    [{}],
+    [{ diskKey: 'VM 1', trigger: 'http', policy: POLICY }],
+    [{ diskKey: 'vm1', trigger: 'cron', policy: POLICY }],
+    [{ diskKey: 'vm1', trigger: 'http', policy: { name: 'daily', retention: {} } }],
+    [{ diskKey: 'vm1', trigger: 'http', policy: POLICY, jobId: 'bad job id' }],
+  ])('a bad disk input is INVALID_ARGUMENT: %j', (input) => {
+    expect(() => parseDiskBackupInput(input)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+
+  test('policy input', () => {
+    expect(parsePolicyBackupInput({ policy: POLICY, trigger: 'schedule', disks: ['a', 'b'] }).disks).toEqual(['a', 'b']);
+    expect(() => parsePolicyBackupInput({ policy: POLICY, trigger: 'schedule', disks: ['A'] })).toThrow(/disks\.0/);
+  });
+
+  test('POST /api/backups bodies: exactly one of disk and policy', () => {
+    expect(backupRequestSchema.safeParse({ disk: 'vm1' }).success).toBe(true);
+    expect(backupRequestSchema.safeParse({ policy: 'daily' }).success).toBe(true);
+    for (const bad of [{}, { disk: 'vm1', policy: 'daily' }, { disk: '' }, { disk: 3 }, [], 'vm1', null, { disks: 'vm1' }]) {
+      expect(backupRequestSchema.safeParse(bad).success).toBe(false);
+    }
+  });
+});
+
+// ---- the orchestrations, with fake activities
+
+interface Call {
+  name: string;
+  input: Record<string, unknown>;
+}
+const calls: Call[] = [];
+let failStep: string | undefined;
+let chunkCount = 0;
+
+function fake(name: string, result: (input: Record<string, unknown>) => unknown): void {
+  df.app.activity(name, {
+    handler: (input: unknown) => {
+      const i = input as Record<string, unknown>;
+      calls.push({ name, input: i });
+      if (failStep === name) throw new Error(`SOURCE_CHANGED: ${name} failed`);
+      return result(i);
+    },
+  });
+}
+
+fake(ACTIVITIES.emitStarted, () => null);
+fake(ACTIVITIES.snapshot, () => ({ snapshotId: '2024-03-05T07:08:09.0100000Z', sizeBytes: 1024 }));
+fake(ACTIVITIES.plan, () => ({ mode: 'full', chunkIndexes: Array.from({ length: chunkCount }, (_, i) => i), bytesChanged: 10, bytesCleared: 0 }));
+fake(ACTIVITIES.copyChunk, (i) => ({ index: i.index, bytesRead: 1, bytesWritten: 1, bytesCleared: 0 }));
+fake(ACTIVITIES.seal, (i) => ({
+  recoveryPointId: `${String(i.diskKey)}.20240305T070809010Z`,
+  bytesChanged: 10,
+  bytesCleared: 0,
+  bytesTransferred: 8,
+  durationMs: 5,
+}));
+fake(ACTIVITIES.prune, () => ({ deleted: [], kept: 1, snapshotsDeleted: 0 }));
+fake(ACTIVITIES.emitSucceeded, () => null);
+fake(ACTIVITIES.abandon, () => null);
+df.app.orchestration(ORCHESTRATORS.diskBackup, diskBackupOrchestrator);
+df.app.orchestration(ORCHESTRATORS.policyBackup, policyBackupOrchestrator);
+
+let host: TestHost;
+let engine: DurableEngine;
+
+beforeAll(() => {
+  scaleRetryIntervalsForTests(0.001);
+  host = new TestHost();
+  engine = newEngine(host, new MemoryStore());
+});
+
+afterAll(async () => {
+  await (engine as unknown as { stop?: () => Promise<void> }).stop?.();
+});
+
+beforeEach(() => {
+  calls.length = 0;
+  failStep = undefined;
+  chunkCount = 10;
+});
+
+describe('the disk orchestration', () => {
+  test('runs every step in order, copies every chunk in batches, reports progress', async () => {
+    const record = await startAndWait(engine, ORCHESTRATORS.diskBackup, { diskKey: 'vm1', trigger: 'http', policy: POLICY }, 'backup-vm1');
+    expect(record.runtimeStatus).toBe('Completed');
+    const out = outputOf(record) as { jobId: string; recoveryPointId: string };
+    expect(out.jobId).toMatch(/^backup-vm1-\d{8}T\d{9}Z$/);
+    expect(out.recoveryPointId).toBe('vm1.20240305T070809010Z');
+    const names = calls.map((c) => c.name);
+    expect(names.filter((n) => n === ACTIVITIES.copyChunk)).toHaveLength(10);
+    expect(names.filter((n) => n !== ACTIVITIES.copyChunk)).toEqual([
+      ACTIVITIES.emitStarted,
+      ACTIVITIES.snapshot,
+      ACTIVITIES.plan,
+      ACTIVITIES.seal,
+      ACTIVITIES.prune,
+      ACTIVITIES.emitSucceeded,
+    ]);
+    expect(new Set(calls.map((c) => c.input.jobId))).toEqual(new Set([out.jobId]));
+    expect(calls.find((c) => c.name === ACTIVITIES.prune)?.input.retention).toEqual(POLICY.retention);
+    expect(JSON.parse(String(record.customStatus))).toEqual({ step: 'succeeded', jobId: out.jobId, chunksDone: 10, chunksTotal: 10 });
+    expect(COPY_BATCH).toBeGreaterThan(1);
+  });
+
+  test('a given jobId is used as is', async () => {
+    const record = await startAndWait(engine, ORCHESTRATORS.diskBackup, { diskKey: 'vm2', jobId: 'job-42', trigger: 'schedule', policy: POLICY }, 'backup-vm2');
+    expect((outputOf(record) as { jobId: string }).jobId).toBe('job-42');
+  });
+
+  test('a failure abandons the job (with the error) and fails the instance', async () => {
+    failStep = ACTIVITIES.copyChunk;
+    const record = await startAndWait(engine, ORCHESTRATORS.diskBackup, { diskKey: 'vm3', trigger: 'http', policy: POLICY }, 'backup-vm3');
+    expect(record.runtimeStatus).toBe('Failed');
+    const abandon = calls.filter((c) => c.name === ACTIVITIES.abandon);
+    expect(abandon).toHaveLength(1);
+    expect(abandon[0]?.input).toMatchObject({ diskKey: 'vm3', sealed: false, error: { code: 'SOURCE_CHANGED' } });
+    expect(calls.some((c) => c.name === ACTIVITIES.seal || c.name === ACTIVITIES.emitSucceeded)).toBe(false);
+  });
+
+  test('a failure after the seal does not abandon the sealed job', async () => {
+    failStep = ACTIVITIES.prune;
+    const record = await startAndWait(engine, ORCHESTRATORS.diskBackup, { diskKey: 'vm4', trigger: 'http', policy: POLICY }, 'backup-vm4');
+    expect(record.runtimeStatus).toBe('Failed');
+    expect(calls.find((c) => c.name === ACTIVITIES.abandon)?.input).toMatchObject({ sealed: true });
+  });
+
+  test('bad input fails the instance before any activity', async () => {
+    const record = await startAndWait(engine, ORCHESTRATORS.diskBackup, { diskKey: 'vm5' }, 'backup-vm5');
+    expect(record.runtimeStatus).toBe('Failed');
+    expect(calls).toHaveLength(0);
+  });
+});
+
+describe('the policy orchestration', () => {
+  test('one sub-orchestration per disk, under the disk instance id', async () => {
+    chunkCount = 1;
+    const record = await startAndWait(engine, ORCHESTRATORS.policyBackup, { policy: POLICY, trigger: 'schedule', disks: ['p1', 'p2'] }, 'policy-daily-1');
+    expect(record.runtimeStatus).toBe('Completed');
+    expect(outputOf(record)).toEqual({ policy: 'daily', disks: ['p1', 'p2'] });
+    const started = calls.filter((c) => c.name === ACTIVITIES.emitStarted).map((c) => c.input);
+    expect(started.map((s) => s.diskKey).sort()).toEqual(['p1', 'p2']);
+    expect(started.every((s) => String(s.jobId).startsWith(`backup-${String(s.diskKey)}-`) && s.trigger === 'schedule')).toBe(true);
+  });
+});
+
+describe('the config the app registers its timers from', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dv-wf-'));
+  const env = (config?: string): Record<string, string> => ({
+    DELTAVAULT_VAULT: 'UseDevelopmentStorage=true',
+    ...(config ? { DELTAVAULT_CONFIG: config } : {}),
+  });
+
+  test('a file is read synchronously and validated; an invalid one throws CONFIG_INVALID', () => {
+    const good = join(dir, 'good.json');
+    writeFileSync(
+      good,
+      JSON.stringify({
+        policies: [{ name: 'p', schedule: '0 0 * * * *', retention: { keepLast: 2 } }],
+        disks: [{ source: 'https://acct.blob.core.windows.net/disks/vm1.vhd', policy: 'p', key: 'vm1' }],
+      }),
+    );
+    const config = configAtLoad(loadSettings(env(good)));
+    expect(config?.policies.map((p) => p.name)).toEqual(['p']);
+    expect(findDisk((config as NonNullable<typeof config>), 'vm1')?.key).toBe('vm1');
+    expect(findDisk((config as NonNullable<typeof config>), 'https://acct.blob.core.windows.net/disks/vm1.vhd')?.key).toBe('vm1');
+    expect(findDisk((config as NonNullable<typeof config>), 'vm2')).toBeUndefined();
+    expect(disksOfPolicy((config as NonNullable<typeof config>), 'p').map((d) => d.key)).toEqual(['vm1']);
+
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ policies: [{ name: 'p', schedule: '0 * * * *', retention: {} }], disks: [] }));
+    expect(() => configAtLoad(loadSettings(env(bad)))).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    expect(() => configAtLoad(loadSettings(env(join(dir, 'missing.json'))))).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+  });
+
+  test('no config on the emulator: the demo; a blob URL: not known at load', () => {
+    expect(configAtLoad(loadSettings(env()))?.policies.map((p) => p.name)).toEqual(['demo']);
+    expect(configAtLoad(loadSettings(env('https://acct.blob.core.windows.net/config/protection.json')))).toBeUndefined();
+  });
+});
+
+describe('errors for backup.failed', () => {
+  test('the code in front of an activity message is the event code', async () => {
+    const e = await withErrorCode(() => Promise.reject(errors.sourceChanged('the disk was resized'))).catch((x: unknown) => x);
+    expect((e as Error).message).toBe('SOURCE_CHANGED: the disk was resized');
+    expect(errorOf(e)).toEqual({ code: 'SOURCE_CHANGED', message: 'the disk was resized' });
+    expect(errorOf(new Error('boom'))).toEqual({ code: 'INTERNAL_ERROR', message: 'boom' });
+  });
+});
+
+test('no config with a real vault account: SETTINGS_INVALID at load (the demo runs on the emulator only)', () => {
+  const settings = loadSettings({
+    DELTAVAULT_VAULT__blobServiceUri: 'https://acct.blob.core.windows.net',
+    DELTAVAULT_VAULT__queueServiceUri: 'https://acct.queue.core.windows.net',
+  });
+  expect(() => configAtLoad(settings)).toThrow(expect.objectContaining({ code: 'SETTINGS_INVALID' }));
+});
