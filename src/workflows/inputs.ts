@@ -69,3 +69,39 @@ export const backupRequestSchema = z.union([
   z.strictObject({ policy: z.string().min(1).max(128) }),
 ]);
 export type BackupRequest = z.output<typeof backupRequestSchema>;
+
+/** A restore target as `POST /api/restores` names it. */
+export const restoreTargetRequestSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('pageBlob'),
+    container: z.string().regex(/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/, { error: 'must be a container name: 3-63 lowercase letters, digits and single hyphens' }),
+    blob: z.string().min(1).max(1024),
+  }),
+  z.strictObject({
+    kind: z.literal('managedDisk'),
+    resourceGroup: z.string().min(1).max(90),
+    name: z.string().min(1).max(80),
+  }),
+]);
+export type RestoreTargetRequest = z.output<typeof restoreTargetRequestSchema>;
+
+/** `POST /api/restores`. */
+export const restoreRequestSchema = z.strictObject({
+  recoveryPointId: z.string().min(1).max(256),
+  target: restoreTargetRequestSchema,
+});
+export type RestoreRequest = z.output<typeof restoreRequestSchema>;
+
+/** The restore orchestration's input: a page-blob target in the vault account. */
+export const restoreInputSchema = z.object({
+  recoveryPointId: z.string().min(1).max(256),
+  target: z.object({ kind: z.literal('pageBlob'), container: z.string().min(3).max(63), blob: z.string().min(1).max(1024) }),
+});
+export type RestoreInput = z.output<typeof restoreInputSchema>;
+
+/** The restore orchestration's input, or INVALID_ARGUMENT naming every bad field. */
+export function parseRestoreInput(value: unknown): RestoreInput {
+  const parsed = restoreInputSchema.safeParse(value);
+  if (!parsed.success) throw errors.invalidArgument('restore input', describe(parsed.error));
+  return parsed.data;
+}

@@ -5,6 +5,7 @@
  * timer, a policy orchestration, `POST /api/backups`): while it runs, another start of the same
  * disk finds it busy and is skipped (`backup.skipped`), so two jobs never write one disk's vault.
  */
+import { createHash } from 'node:crypto';
 import { assertDiskKey } from '../vault/vaultLayout';
 
 export const ORCHESTRATORS = {
@@ -50,4 +51,28 @@ export function jobIdFor(instanceId: string, startedAt: Date): string {
 /** The instance id of one run of a policy (one per fire, so runs never collide). */
 export function policyInstanceId(policy: string, at: Date): string {
   return `${POLICY_INSTANCE_PREFIX}${policy}-${compactTime(at)}`;
+}
+
+// ---- restores
+
+export const RESTORE_ORCHESTRATOR = 'restoreOrchestrator';
+
+/** The restore workflow's activities (registered by functions/restores.ts, apart from ACTIVITIES). */
+export const RESTORE_ACTIVITIES = {
+  emitStarted: 'restoreEmitStarted',
+  restore: 'restoreToTarget',
+  emitSucceeded: 'restoreEmitSucceeded',
+  emitFailed: 'restoreEmitFailed',
+} as const;
+
+export const RESTORE_INSTANCE_PREFIX = 'restore-';
+/** `restore-` and 32 hex digits. */
+export const RESTORE_INSTANCE_ID = /^restore-[0-9a-f]{32}$/;
+
+/**
+ * The one orchestration instance id of restores into one target (`restore-<hash of the target
+ * blob's URL>`): a second request for the same target finds the instance or the blob and is refused.
+ */
+export function restoreInstanceId(targetUrl: string): string {
+  return `${RESTORE_INSTANCE_PREFIX}${createHash('sha256').update(`deltavault-restore-v1\u0000${targetUrl}`).digest('hex').slice(0, 32)}`;
 }

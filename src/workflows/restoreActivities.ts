@@ -1,0 +1,129 @@
+/**
+ * The restore workflow's activities: each emits its step's job event itself (never the
+ * orchestrator), with an id stable across retries (the job id is the instance id). The restore
+ * activity writes its progress, every few windows, to a small progress document in the vault
+ * container (`restores/progress/<instanceId>.json`), which `GET /api/restores/{id}` reads (an
+ * activity cannot set the orchestration's custom status).
+ */
+import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import type { QueueClient } from '@azure/storage-queue';
+import { z } from 'zod';
+import { buildEvent, EVENT_TYPES } from '../events/cloudEvents';
+import { emitEvent } from '../events/eventEmitter';
+import { restoreToPageBlob } from '../restore/restoreToPageBlob';
+import { readJson, writeJson } from '../vault/jsonBlob';
+import { parseRecoveryPointId } from '../vault/vaultLayout';
+import type { RestoreInput } from './inputs';
+
+export interface RestoreActivityDeps {
+  blobService: BlobServiceClient;
+  vaultContainer: ContainerClient;
+  eventsQueue: QueueClient;
+}
+
+export interface RestoreJobInput extends RestoreInput {
+  /** The orchestration instance id, also the job id of the restore's events. */
+  jobId: string;
+}
+export interface RestoreOutput {
+  recoveryPointId: string;
+  sizeBytes: number;
+  bytesWritten: number;
+  blocksChecked: number;
+}
+export interface RestoreSucceededInput extends RestoreJobInput {
+  bytesWritten: number;
+}
+export interface RestoreFailedInput extends RestoreJobInput {
+  error: { code: string; message: string };
+}
+
+export const restoreProgressSchema = z.object({
+  bytesDone: z.number().int().nonnegative(),
+  bytesTotal: z.number().int().nonnegative(),
+});
+export type RestoreProgress = z.output<typeof restoreProgressSchema>;
+
+/** Where the progress of restore `instanceId` is kept, in the vault container. */
+export function restoreProgressPath(instanceId: string): string {
+  return `restores/progress/${instanceId}.json`;
+}
+
+/** The progress of a restore, or undefined before its restore activity began. */
+export async function readRestoreProgress(vaultContainer: ContainerClient, instanceId: string): Promise<RestoreProgress | undefined> {
+  return (await readJson(vaultContainer, restoreProgressPath(instanceId), restoreProgressSchema))?.value;
+}
+
+/** Progress is written at most this often (and at the end). */
+export const PROGRESS_INTERVAL_MS = 1000;
+
+export function restoreActivities(deps: RestoreActivityDeps) {
+  const diskKeyOf = (input: RestoreJobInput): string => parseRecoveryPointId(input.recoveryPointId).diskKey;
+  const targetOf = (input: RestoreJobInput) => ({ kind: 'pageBlob' as const, container: input.target.container, blob: input.target.blob });
+  const writeProgress = (instanceId: string, progress: RestoreProgress): Promise<void> =>
+    writeJson(deps.vaultContainer, restoreProgressPath(instanceId), progress, 'overwrite').then(() => undefined);
+
+  return {
+    async emitStarted(input: RestoreJobInput): Promise<null> {
+      await emitEvent(
+        deps.eventsQueue,
+        buildEvent(EVENT_TYPES.restoreStarted, { jobId: input.jobId, diskKey: diskKeyOf(input), recoveryPointId: input.recoveryPointId, target: targetOf(input) }),
+      );
+      return null;
+    },
+
+    async restore(input: RestoreJobInput): Promise<RestoreOutput> {
+      const container = deps.blobService.getContainerClient(input.target.container);
+      await container.createIfNotExists();
+      const target = container.getPageBlobClient(input.target.blob);
+      let last = 0;
+      let pending: Promise<void> = Promise.resolve();
+      let failed: unknown;
+      const result = await restoreToPageBlob(deps.vaultContainer, input.recoveryPointId, target, input.jobId, {
+        onProgress: (progress) => {
+          const now = Date.now();
+          if (now - last < PROGRESS_INTERVAL_MS) return;
+          last = now;
+          pending = pending.then(() => writeProgress(input.jobId, progress)).catch((e: unknown) => {
+            failed ??= e;
+          });
+        },
+      });
+      await pending;
+      if (failed !== undefined) throw failed;
+      // The copy's total is the allocated bytes; when done, every one of them was written.
+      await writeProgress(input.jobId, { bytesDone: result.bytesWritten, bytesTotal: result.bytesWritten });
+      return { recoveryPointId: result.recoveryPointId, sizeBytes: result.sizeBytes, bytesWritten: result.bytesWritten, blocksChecked: result.blocksChecked };
+    },
+
+    async emitSucceeded(input: RestoreSucceededInput): Promise<null> {
+      await emitEvent(
+        deps.eventsQueue,
+        buildEvent(EVENT_TYPES.restoreSucceeded, {
+          jobId: input.jobId,
+          diskKey: diskKeyOf(input),
+          recoveryPointId: input.recoveryPointId,
+          target: targetOf(input),
+          bytesWritten: input.bytesWritten,
+        }),
+      );
+      return null;
+    },
+
+    async emitFailed(input: RestoreFailedInput): Promise<null> {
+      await emitEvent(
+        deps.eventsQueue,
+        buildEvent(EVENT_TYPES.restoreFailed, {
+          jobId: input.jobId,
+          diskKey: diskKeyOf(input),
+          recoveryPointId: input.recoveryPointId,
+          target: targetOf(input),
+          error: input.error,
+        }),
+      );
+      return null;
+    },
+  };
+}
+
+export type RestoreActivities = ReturnType<typeof restoreActivities>;

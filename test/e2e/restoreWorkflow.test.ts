@@ -1,0 +1,216 @@
+/**
+ * End to end, the restore workflow: deltavault compiled into an app folder and run by the devhost
+ * CLI against the test run's Azurite. The test backs up a page blob twice over HTTP (writing and
+ * clearing ranges in between), restores both recovery points with `POST /api/restores` into the
+ * allowed `restores` container, follows `GET /api/restores/{id}` to completion and compares each
+ * restored blob byte for byte with the source snapshot of its recovery point. Bad requests are
+ * problem+json 4xx answers that change nothing: no target blob, the vault as it was.
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { ContainerClient } from '@azure/storage-blob';
+import { EVENT_TYPES } from '../../src/events/cloudEvents';
+import type { JobRecord } from '../../src/jobs/jobRecord';
+import type { RecoveryPointSummary } from '../../src/vault/manifest';
+import { BLOCK_BYTES } from '../../src/vault/vaultLayout';
+import { buildApp, type BuiltApp } from '../support/appBuild';
+import { startDevhostProcess, testQueue, testStorage, type DevhostProcess } from '../support/devhost';
+import { writePattern } from '../support/diskData';
+import { freshContainer, readWhole, testBlobService } from '../support/storage';
+
+const DISK_KEY = 'rs-disk';
+const FUNCTION_KEY = `e2e-${randomBytes(8).toString('hex')}`;
+const RESTORES = 'restores';
+/** This run's folder in the shared `restores` container. */
+const FOLDER = `e2e-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+
+let app: BuiltApp;
+let devhost: DevhostProcess & { baseUrl: string };
+let container: ContainerClient;
+
+const call = (route: string, init: RequestInit = {}): Promise<Response> =>
+  fetch(route.startsWith('http') ? route : `${devhost.baseUrl}${route}`, {
+    ...init,
+    headers: { 'x-functions-key': FUNCTION_KEY, ...(init.headers ?? {}) },
+  });
+
+const post = (route: string, body: unknown): Promise<Response> =>
+  call(route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+async function eventually<T>(check: () => Promise<T>, timeoutInMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutInMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+async function backUp(): Promise<string> {
+  const res = await post('/api/backups', { disk: DISK_KEY });
+  expect(res.status).toBe(202);
+  const { statusQueryGetUri } = (await res.json()) as { statusQueryGetUri: string };
+  const status = await eventually(async () => {
+    const s = (await (await call(statusQueryGetUri)).json()) as { runtimeStatus: string; output?: { recoveryPointId: string } };
+    if (s.runtimeStatus === 'Failed') return s;
+    expect(s.runtimeStatus).toBe('Completed');
+    return s;
+  });
+  expect(status.runtimeStatus).toBe('Completed');
+  return status.output?.recoveryPointId as string;
+}
+
+interface RestoreStatus {
+  id: string;
+  runtimeStatus: string;
+  output?: { bytesWritten: number; sizeBytes: number };
+  progress: { bytesDone: number; bytesTotal: number };
+}
+
+async function restore(recoveryPointId: string, blob: string): Promise<RestoreStatus> {
+  const res = await post('/api/restores', { recoveryPointId, target: { kind: 'pageBlob', container: RESTORES, blob } });
+  expect(res.status).toBe(202);
+  const body = (await res.json()) as { id: string; statusQueryGetUri: string };
+  expect(body.id).toMatch(/^restore-[0-9a-f]{32}$/);
+  return eventually(async () => {
+    const s = (await (await call(`/api/restores/${body.id}`)).json()) as RestoreStatus;
+    if (s.runtimeStatus === 'Failed') return s;
+    expect(s.runtimeStatus).toBe('Completed');
+    return s;
+  });
+}
+
+/** Every blob of the vault container, with its ETag (what "the vault changed" would show). */
+async function vaultState(): Promise<string[]> {
+  const out: string[] = [];
+  for await (const item of container.listBlobsFlat({ includeSnapshots: true })) {
+    if (item.name.startsWith('sources/')) continue;
+    out.push(`${item.name}@${item.snapshot ?? ''}:${item.properties.etag ?? ''}`);
+  }
+  return out.sort();
+}
+
+async function expectProblem(res: Response, status: number): Promise<void> {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  const body = (await res.json()) as { status: number; type: string; title: string; detail: string };
+  expect(body.status).toBe(status);
+  expect(typeof body.type).toBe('string');
+  expect(typeof body.title).toBe('string');
+  expect(typeof body.detail).toBe('string');
+}
+
+beforeAll(async () => {
+  container = await freshContainer('e2e-rs');
+  await testBlobService().getContainerClient(RESTORES).createIfNotExists();
+  const disk = container.getPageBlobClient('sources/rs-disk.vhd');
+  await disk.create(4 * BLOCK_BYTES);
+  await writePattern(disk, 0, BLOCK_BYTES, (at) => `one${at}`);
+  await writePattern(disk, 2 * BLOCK_BYTES, BLOCK_BYTES, (at) => `two${at}`);
+
+  app = buildApp({}, {});
+  const configPath = path.join(app.dir, 'protection-config.json');
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      // instantRestoreDays keeps both points' source snapshots, which the test compares with.
+      policies: [{ name: 'rs', schedule: '0 0 0 1 1 *', retention: { keepLast: 2, instantRestoreDays: 7 } }],
+      disks: [{ source: disk.url, policy: 'rs', key: DISK_KEY }],
+    }),
+  );
+  app.writeSettings({
+    AzureWebJobsStorage: testStorage(),
+    DELTAVAULT_VAULT: 'UseDevelopmentStorage=true',
+    DELTAVAULT_VAULT_CONTAINER: container.containerName,
+    DELTAVAULT_RESTORE_TARGETS: RESTORES,
+    DEVHOST_FUNCTION_KEYS: FUNCTION_KEY,
+    DELTAVAULT_CONFIG: configPath,
+  });
+  devhost = await startDevhostProcess(app.cli, app.dir);
+});
+
+afterAll(async () => {
+  await devhost?.stop();
+  app?.remove();
+  await container?.delete();
+  const restores = testBlobService().getContainerClient(RESTORES);
+  for await (const item of restores.listBlobsFlat({ prefix: `${FOLDER}/` })) await restores.deleteBlob(item.name).catch(() => undefined);
+  if (app) await testQueue(app.eventsQueue).deleteIfExists();
+});
+
+describe('the restore workflow through the local host', () => {
+  let first: string;
+  let second: string;
+
+  test('two backups, then each recovery point restores byte for byte', async () => {
+    const disk = container.getPageBlobClient('sources/rs-disk.vhd');
+    first = await backUp();
+    await writePattern(disk, BLOCK_BYTES / 2, BLOCK_BYTES, (at) => `three${at}`);
+    await disk.clearPages(2 * BLOCK_BYTES, BLOCK_BYTES / 2);
+    await writePattern(disk, 3 * BLOCK_BYTES + 8192, 4096, (at) => `four${at}`);
+    second = await backUp();
+    expect(second).not.toBe(first);
+
+    for (const [rpId, name] of [
+      [first, `${FOLDER}/first.vhd`],
+      [second, `${FOLDER}/second.vhd`],
+    ] as const) {
+      const status = await restore(rpId, name);
+      expect(status.runtimeStatus).toBe('Completed');
+      expect(status.progress.bytesTotal).toBeGreaterThan(0);
+      expect(status.progress.bytesDone).toBe(status.progress.bytesTotal);
+      expect(status.output?.bytesWritten).toBe(status.progress.bytesDone);
+
+      const point = (await (await call(`/api/recovery-points/${rpId}`)).json()) as RecoveryPointSummary;
+      const source = await readWhole(disk.withSnapshot(point.source.snapshotId));
+      const restored = await readWhole(testBlobService().getContainerClient(RESTORES).getPageBlobClient(name));
+      expect(restored.length).toBe(source.length);
+      expect(restored.equals(source)).toBe(true);
+
+      // restore.started and restore.succeeded reached the job history (job id = instance id).
+      const job = await eventually(async () => {
+        const jobs = (await (await call(`/api/jobs?disk=${DISK_KEY}`)).json()) as JobRecord[];
+        const found = jobs.find((j) => j.jobId === status.id);
+        expect(found?.status).toBe('succeeded');
+        expect(found?.events.map((e) => e.type)).toEqual(expect.arrayContaining([EVENT_TYPES.restoreStarted, EVENT_TYPES.restoreSucceeded]));
+        return found as JobRecord;
+      });
+      expect(job.recoveryPointId).toBe(rpId);
+      expect(job.bytesWritten).toBe(status.output?.bytesWritten);
+    }
+    const restores = testBlobService().getContainerClient(RESTORES);
+    const one = await readWhole(restores.getPageBlobClient(`${FOLDER}/first.vhd`));
+    const two = await readWhole(restores.getPageBlobClient(`${FOLDER}/second.vhd`));
+    expect(one.equals(two)).toBe(false);
+  });
+
+  test('restoring into an existing blob is a 409 that changes nothing', async () => {
+    const res = await post('/api/restores', { recoveryPointId: first, target: { kind: 'pageBlob', container: RESTORES, blob: `${FOLDER}/first.vhd` } });
+    await expectProblem(res, 409);
+  });
+
+  test('bad requests are problem+json 4xx answers that change nothing', async () => {
+    const before = await vaultState();
+    const target = `${FOLDER}/bad.vhd`;
+    const targetBlob = testBlobService().getContainerClient(RESTORES).getPageBlobClient(target);
+
+    await expectProblem(await post('/api/restores', '{not json'), 400);
+    await expectProblem(await post('/api/restores', { recoveryPointId: `${DISK_KEY}.20200101T000000000Z`, target: { kind: 'pageBlob', container: RESTORES, blob: target } }), 404);
+    await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'pageBlob', container: 'elsewhere', blob: target } }), 403);
+    await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'pageBlob', container: container.containerName, blob: target } }), 403);
+    await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'floppy', container: RESTORES, blob: target } }), 400);
+    await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'pageBlob', container: RESTORES } }), 400);
+    await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'managedDisk', resourceGroup: 'rg', name: 'd1' } }), 501);
+    await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'pageBlob', container: RESTORES, blob: 'x'.repeat(17 * 1024) } }), 413);
+    await expectProblem(await call('/api/restores/restore-00000000000000000000000000000000'), 404);
+    await expectProblem(await call('/api/restores/nope'), 404);
+
+    expect(await targetBlob.exists()).toBe(false);
+    expect(await testBlobService().getContainerClient('elsewhere').getPageBlobClient(target).exists()).toBe(false);
+    expect(await vaultState()).toEqual(before);
+  });
+});
