@@ -19,7 +19,8 @@ import { appStorageClients } from '../src/config/storageClients';
 import { DEMO, usesDemoConfig } from '../src/demo/demoConfig';
 import { seedDemoDisk, writeSomeDemoChanges } from '../src/demo/demoDisk';
 import { errors } from '../src/errors';
-import { problem, problemFromZod, problemResponse, answerWithProblems } from '../src/http/problem';
+import { readJsonBody } from '../src/http/jsonBody';
+import { problemFromZod, problemResponse, answerWithProblems } from '../src/http/problem';
 import { backupActivities, withErrorCode } from '../src/workflows/activities';
 import { appProtectionConfig, configAtLoad, findDisk, findPolicy } from '../src/workflows/appConfig';
 import { diskBackupOrchestrator } from '../src/workflows/diskBackupOrchestrator';
@@ -99,20 +100,7 @@ for (const policy of loadedConfig?.policies ?? []) {
 
 // ---- POST /api/backups
 
-async function readBody(request: HttpRequest): Promise<unknown> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > MAX_BACKUP_REQUEST_BYTES) throw tooLarge();
-  const text = await request.text();
-  if (Buffer.byteLength(text, 'utf8') > MAX_BACKUP_REQUEST_BYTES) throw tooLarge();
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw errors.invalidArgument('request body', 'is not valid JSON: send { "disk": "<diskKey>" } or { "policy": "<name>" }');
-  }
-}
 
-class TooLarge extends Error {}
-const tooLarge = (): TooLarge => new TooLarge();
 
 df.app.client.http(FUNCTION_NAMES.startBackup, {
   methods: ['POST'],
@@ -120,15 +108,9 @@ df.app.client.http(FUNCTION_NAMES.startBackup, {
   route: 'backups',
   handler: (request: HttpRequest, client: df.DurableClient, context: InvocationContext): Promise<HttpResponseInit> =>
     answerWithProblems(context, async () => {
-      let body: unknown;
-      try {
-        body = await readBody(request);
-      } catch (e) {
-        if (e instanceof TooLarge) {
-          return problemResponse(problem(413, 'INVALID_ARGUMENT', `the request body is larger than ${MAX_BACKUP_REQUEST_BYTES} bytes`, { instance: `urn:uuid:${context.invocationId}` }));
-        }
-        throw e;
-      }
+      const read = await readJsonBody(request, MAX_BACKUP_REQUEST_BYTES, '{ "disk": "<diskKey>" } or { "policy": "<name>" }', context);
+      if ('response' in read) return read.response;
+      const body = read.body;
       const parsed = backupRequestSchema.safeParse(body);
       if (!parsed.success) return problemResponse(problemFromZod(parsed.error, 'body', context));
       const current = await config();

@@ -15,6 +15,7 @@ import { isRestoreAllowed } from '../src/config/restoreTargets';
 import { SETTINGS, appSettings } from '../src/config/settings';
 import { appStorageClients } from '../src/config/storageClients';
 import { DeltavaultError, errors, storageStatus } from '../src/errors';
+import { readJsonBody } from '../src/http/jsonBody';
 import { answerWithProblems, problem, problemFromZod, problemResponse } from '../src/http/problem';
 import { withErrorCode } from '../src/workflows/activities';
 import { restoreRequestSchema, type RestoreInput } from '../src/workflows/inputs';
@@ -50,22 +51,7 @@ for (const [key, name] of Object.entries(RESTORE_ACTIVITIES) as [keyof typeof RE
 
 // ---- POST /api/restores
 
-class TooLarge extends Error {}
 
-async function readBody(request: HttpRequest): Promise<unknown> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > MAX_RESTORE_REQUEST_BYTES) throw new TooLarge();
-  const text = await request.text();
-  if (Buffer.byteLength(text, 'utf8') > MAX_RESTORE_REQUEST_BYTES) throw new TooLarge();
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw errors.invalidArgument(
-      'request body',
-      'is not valid JSON: send { "recoveryPointId": "<id>", "target": { "kind": "pageBlob", "container": "<name>", "blob": "<name>" } }',
-    );
-  }
-}
 
 async function runtimeStatusOf(client: df.DurableClient, instanceId: string): Promise<string | undefined> {
   try {
@@ -82,15 +68,9 @@ df.app.client.http(FUNCTION_NAMES.startRestore, {
   route: 'restores',
   handler: (request: HttpRequest, client: df.DurableClient, context: InvocationContext): Promise<HttpResponseInit> =>
     answerWithProblems(context, async () => {
-      let body: unknown;
-      try {
-        body = await readBody(request);
-      } catch (e) {
-        if (e instanceof TooLarge) {
-          return problemResponse(problem(413, 'INVALID_ARGUMENT', `the request body is larger than ${MAX_RESTORE_REQUEST_BYTES} bytes`, { instance: `urn:uuid:${context.invocationId}` }));
-        }
-        throw e;
-      }
+      const read = await readJsonBody(request, MAX_RESTORE_REQUEST_BYTES, '{ "recoveryPointId": "<id>", "target": { "kind": "pageBlob", "container": "<name>", "blob": "<name>" } }', context);
+      if ('response' in read) return read.response;
+      const body = read.body;
       const parsed = restoreRequestSchema.safeParse(body);
       if (!parsed.success) return problemResponse(problemFromZod(parsed.error, 'body', context));
       const { recoveryPointId, target } = parsed.data;

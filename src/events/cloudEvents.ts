@@ -23,9 +23,9 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { diskKeySchema, jobIdSchema, recoveryPointIdSchema } from '../vault/idSchemas';
 import { redactSecrets } from '../config/secrets';
 import { DeltavaultError, errors } from '../errors';
-import { assertDiskKey, assertJobId, parseRecoveryPointId } from '../vault/vaultLayout';
 
 export const CLOUDEVENTS_SPEC_VERSION = '1.0';
 export const EVENT_CONTENT_TYPE = 'application/json';
@@ -58,20 +58,6 @@ export const MAX_LISTED = 1000;
 
 const SECRET_PROBLEM = 'must not carry a key, SAS token or connection string';
 const noSecret = (s: string): boolean => redactSecrets(s) === s;
-const passes = (assert: (s: string) => void) => (s: string): boolean => {
-  try {
-    assert(s);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-const diskKeySchema = z.string().refine(passes(assertDiskKey), { error: 'must be a disk key: 1-63 lowercase letters, digits or inner hyphens' });
-const jobIdSchema = z.string().refine(passes(assertJobId), { error: "must be a job id: 1-128 letters, digits, '_', '.', ':' or '-'" });
-const recoveryPointIdSchema = z
-  .string()
-  .refine(passes((s) => parseRecoveryPointId(s)), { error: 'must be a recovery point id, <diskKey>.<yyyymmddThhmmssfffZ>' });
 /** An identifier or name: short, and never anything that looks like a secret. */
 const identifier = z.string().min(1).max(1024).refine(noSecret, { error: SECRET_PROBLEM });
 /** Text for people: scrubbed of secrets, then cut to MAX_TEXT_CHARS (in that order, so no secret is cut in half and missed). */

@@ -3,24 +3,15 @@
  * orchestrator checks its input first; zod messages never quote the input). Pure.
  */
 import { z } from 'zod';
+import { diskKeySchema, jobIdSchema } from '../vault/idSchemas';
 import { errors } from '../errors';
 import { retentionPolicySchema } from '../retention/retentionPolicy';
-import { assertDiskKey, assertJobId } from '../vault/vaultLayout';
 
 export const TRIGGERS = ['schedule', 'http'] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 
-const passes = (assert: (s: string) => void) => (s: string): boolean => {
-  try {
-    assert(s);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-const diskKey = z.string().refine(passes(assertDiskKey), { error: 'must be a disk key: 1-63 lowercase letters, digits or inner hyphens' });
-const jobId = z.string().refine(passes(assertJobId), { error: "must be a job id: 1-128 letters, digits, '_', '.', ':' or '-'" });
+const diskKey = diskKeySchema;
+const jobId = jobIdSchema;
 
 /** A policy as the workflow carries it: its name and retention (the schedule stays with the timer). */
 export const workflowPolicySchema = z.object({
