@@ -18,6 +18,7 @@ import { buildApp, type BuiltApp } from '../support/appBuild';
 import { startDevhostProcess, testQueue, testStorage, type DevhostProcess } from '../support/devhost';
 import { writePattern } from '../support/diskData';
 import { freshContainer } from '../support/storage';
+import { eventually } from '../support/eventually';
 
 const DISK_KEY = 'wf-disk';
 /** A second disk, under a policy that fires every 10 s. */
@@ -37,17 +38,6 @@ const call = (route: string, init: RequestInit = {}): Promise<Response> =>
 const postBackup = (body: unknown): Promise<Response> =>
   call('/api/backups', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-async function eventually<T>(check: () => Promise<T>, timeoutInMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutInMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-}
 
 interface Status {
   runtimeStatus: string;

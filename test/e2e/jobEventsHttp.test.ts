@@ -17,6 +17,7 @@ import type { JobRecord } from '../../src/jobs/jobRecord';
 import { buildApp, type BuiltApp } from '../support/appBuild';
 import { startDevhostProcess, testQueue, testStorage, type DevhostProcess } from '../support/devhost';
 import { failedBackup, sampleEvent, successfulBackup } from '../support/jobEvents';
+import { eventually } from '../support/eventually';
 
 const FUNCTION_KEY = `e2e-${randomBytes(8).toString('hex')}`;
 const T0 = new Date('2024-03-05T07:00:00.000Z');
@@ -35,18 +36,6 @@ async function jobs(query = ''): Promise<JobRecord[]> {
   return (await res.json()) as JobRecord[];
 }
 
-/** Polls until `check` passes (or its last failure after `timeoutInMs`). */
-async function eventually<T>(check: () => Promise<T>, timeoutInMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutInMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-}
 
 beforeAll(async () => {
   app = buildApp(

@@ -18,6 +18,7 @@ import { buildApp, type BuiltApp } from '../support/appBuild';
 import { startDevhostProcess, testQueue, testStorage, type DevhostProcess } from '../support/devhost';
 import { writePattern } from '../support/diskData';
 import { freshContainer, readWhole, testBlobService } from '../support/storage';
+import { eventually as eventuallyWithin } from '../support/eventually';
 
 const DISK_KEY = 'rs-disk';
 const FUNCTION_KEY = `e2e-${randomBytes(8).toString('hex')}`;
@@ -38,17 +39,7 @@ const call = (route: string, init: RequestInit = {}): Promise<Response> =>
 const post = (route: string, body: unknown): Promise<Response> =>
   call(route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 
-async function eventually<T>(check: () => Promise<T>, timeoutInMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutInMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-}
+const eventually = <T>(check: () => Promise<T>, timeoutInMs = 60_000): Promise<T> => eventuallyWithin(check, timeoutInMs);
 
 async function backUp(): Promise<string> {
   const res = await post('/api/backups', { disk: DISK_KEY });
