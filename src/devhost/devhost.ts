@@ -62,6 +62,12 @@ export interface RunningDevhost {
 
 export const DEFAULT_DRAIN_TIMEOUT_IN_MS = 30_000;
 
+/** Whether app setting `AzureWebJobs.<name>.Disabled` disables function `name` (true or 1). */
+export function isDisabled(settings: Readonly<Record<string, string | undefined>>, name: string): boolean {
+  const value = settings[`AzureWebJobs.${name}.Disabled`];
+  return value !== undefined && /^(?:true|1)$/i.test(value.trim());
+}
+
 /** The id the host's storage artefacts (timer status) are kept under: a setting, else one per app folder. */
 function hostIdFor(appDir: string, settings: Readonly<Record<string, string>>): string {
   const configured = lookupSetting(settings, 'AzureFunctionsWebHost__hostid');
@@ -178,8 +184,12 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
       extensions: extensions.extensions,
       logger,
     });
-    const routes = buildHttpRoutes(functions, hostConfig.routePrefix);
-    const timers = prepareTimers(functions, timeZone);
+    // `AzureWebJobs.<name>.Disabled` = true: the function's trigger is not listened to (an HTTP
+    // route answers 404), as the Functions host does; it can still be run through the admin API.
+    const disabled = new Set(functions.filter((fn) => isDisabled(settings, fn.name)).map((fn) => fn.name));
+    const triggered = functions.filter((fn) => !disabled.has(fn.name));
+    const routes = buildHttpRoutes(triggered, hostConfig.routePrefix);
+    const timers = prepareTimers(triggered, timeZone);
     const monitored = timers.find((t) => t.useMonitor);
     let hostStorage: string | undefined;
     if (monitored) {
@@ -268,7 +278,7 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
 
     await extensions.startAll(host);
     for (const l of timerListeners) await l.start();
-    for (const fn of functions.filter((f) => f.kind === 'queue')) {
+    for (const fn of triggered.filter((f) => f.kind === 'queue')) {
       const listener = new QueueListener({ fn, queues: hostConfig.queues, invoke, logger, messageLeaseInMs: options.queueMessageLeaseInMs });
       queueListeners.push(listener);
       listener.start();
@@ -279,7 +289,8 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
       const methods = route.methods ? [...route.methods].join(',') : 'ALL';
       logger.log('information', `Function '${route.fn.name}': [${methods}] ${server.baseUrl}/${route.route.template}`, { functionName: route.fn.name });
     }
-    for (const fn of functions.filter((f) => f.kind !== 'http')) {
+    for (const name of disabled) logger.log('information', `Function '${name}' is disabled (AzureWebJobs.${name}.Disabled)`, { functionName: name });
+    for (const fn of triggered.filter((f) => f.kind !== 'http')) {
       const what = fn.kind === 'queue' ? `queueTrigger on '${String(fn.trigger.queueName)}'` : String(fn.trigger.type);
       logger.log('information', `Function '${fn.name}': ${what}`, { functionName: fn.name });
     }
