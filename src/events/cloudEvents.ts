@@ -142,9 +142,14 @@ export const eventDataSchemas = {
       recoveryPointId: recoveryPointIdSchema,
       ok: z.boolean(),
       badBlocks: z.array(z.number().int().nonnegative()).max(MAX_LISTED),
+      /** Set when the verify could not finish (the point vanished, its hash list is damaged): then ok is false. */
+      error: eventErrorSchema.optional(),
     })
     .superRefine(ownedPoints)
-    .refine((d) => d.ok === (d.badBlocks.length === 0), { error: 'ok must be true exactly when badBlocks is empty', path: ['ok'] }),
+    .refine((d) => d.ok === (d.badBlocks.length === 0 && d.error === undefined), {
+      error: 'ok must be true exactly when badBlocks is empty and there is no error',
+      path: ['ok'],
+    }),
 } satisfies Record<EventType, z.ZodType>;
 
 type DataSchemas = typeof eventDataSchemas;

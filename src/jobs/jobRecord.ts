@@ -7,7 +7,7 @@
  * Status: a backup is `failed` once `backup.failed` was seen, else `succeeded` once
  * `backup.succeeded` was, else `skipped` once `backup.skipped` was, else `running`; a restore
  * likewise with `restore.failed` / `restore.succeeded`; a verify is `succeeded` when
- * `verify.completed` says `ok`, `failed` when it lists bad blocks. Times are the events' own:
+ * `verify.completed` says `ok`, `failed` when it lists bad blocks or an error. Times are the events' own:
  * `startedAt` is the `*.started` event's time (else the earliest event's), `endedAt` the
  * deciding event's, `updatedAt` the latest event's.
  */
@@ -186,6 +186,7 @@ export function deriveJob(state: JobState): JobRecord {
 
   const failed = e[EVENT_TYPES.backupFailed] ?? e[EVENT_TYPES.restoreFailed];
   if (failed) record.error = failed.data.error;
+  if (verified?.data.error) record.error = verified.data.error;
   return record;
 }
 

@@ -96,3 +96,14 @@ export function parseRestoreInput(value: unknown): RestoreInput {
   if (!parsed.success) throw errors.invalidArgument('restore input', describe(parsed.error));
   return parsed.data;
 }
+
+/** The verify orchestration's input. */
+export const verifyInputSchema = z.object({ recoveryPointId: z.string().min(1).max(256) });
+export type VerifyInput = z.output<typeof verifyInputSchema>;
+
+/** The verify orchestration's input, or INVALID_ARGUMENT naming every bad field. */
+export function parseVerifyInput(value: unknown): VerifyInput {
+  const parsed = verifyInputSchema.safeParse(value);
+  if (!parsed.success) throw errors.invalidArgument('verify input', describe(parsed.error));
+  return parsed.data;
+}

@@ -61,6 +61,7 @@ export const RESTORE_ORCHESTRATOR = 'restoreOrchestrator';
 export const RESTORE_ACTIVITIES = {
   emitStarted: 'restoreEmitStarted',
   restore: 'restoreToTarget',
+  discardTarget: 'restoreDiscardTarget',
   emitSucceeded: 'restoreEmitSucceeded',
   emitFailed: 'restoreEmitFailed',
 } as const;
@@ -75,4 +76,26 @@ export const RESTORE_INSTANCE_ID = /^restore-[0-9a-f]{32}$/;
  */
 export function restoreInstanceId(targetUrl: string): string {
   return `${RESTORE_INSTANCE_PREFIX}${createHash('sha256').update(`deltavault-restore-v1\u0000${targetUrl}`).digest('hex').slice(0, 32)}`;
+}
+
+// ---- verifies
+
+export const VERIFY_ORCHESTRATOR = 'verifyOrchestrator';
+
+/** The verify workflow's activities (registered by functions/verifications.ts). */
+export const VERIFY_ACTIVITIES = {
+  verify: 'verifyRecoveryPoint',
+  emitCompleted: 'verifyEmitCompleted',
+} as const;
+
+export const VERIFY_INSTANCE_PREFIX = 'verify-';
+/** `verify-` and 32 hex digits. */
+export const VERIFY_INSTANCE_ID = /^verify-[0-9a-f]{32}$/;
+
+/**
+ * The instance id of one verify request (`verify-<hash of the point and the request>`): every
+ * request is its own job, so a verify never overwrites the status of an earlier one.
+ */
+export function verifyInstanceId(recoveryPointId: string, requestId: string): string {
+  return `${VERIFY_INSTANCE_PREFIX}${createHash('sha256').update(`deltavault-verify-v1\u0000${recoveryPointId}\u0000${requestId}`).digest('hex').slice(0, 32)}`;
 }

@@ -11,7 +11,10 @@ import { z } from 'zod';
 import { buildEvent, EVENT_TYPES } from '../events/cloudEvents';
 import { emitEvent } from '../events/eventEmitter';
 import { restoreToPageBlob } from '../restore/restoreToPageBlob';
-import { readJson, writeJson } from '../vault/jsonBlob';
+import { deleteBlobIfExists, readJson, writeJson } from '../vault/jsonBlob';
+import { RESTORE_METADATA_KEY } from '../restore/restoreToPageBlob';
+import { errors, storageStatus } from '../errors';
+import { outcomeOf, type Outcome } from './outcome';
 import { parseRecoveryPointId } from '../vault/vaultLayout';
 import type { RestoreInput } from './inputs';
 
@@ -63,6 +66,30 @@ export function restoreActivities(deps: RestoreActivityDeps) {
   const writeProgress = (instanceId: string, progress: RestoreProgress): Promise<void> =>
     writeJson(deps.vaultContainer, restoreProgressPath(instanceId), progress, 'overwrite').then(() => undefined);
 
+  async function restore(input: RestoreJobInput): Promise<RestoreOutput> {
+    const container = deps.blobService.getContainerClient(input.target.container);
+    await container.createIfNotExists();
+    const target = container.getPageBlobClient(input.target.blob);
+    let last = 0;
+    let pending: Promise<void> = Promise.resolve();
+    let failed: unknown;
+    const result = await restoreToPageBlob(deps.vaultContainer, input.recoveryPointId, target, input.jobId, {
+      onProgress: (progress) => {
+        const now = Date.now();
+        if (now - last < PROGRESS_INTERVAL_MS) return;
+        last = now;
+        pending = pending.then(() => writeProgress(input.jobId, progress)).catch((e: unknown) => {
+          failed ??= e;
+        });
+      },
+    });
+    await pending;
+    if (failed !== undefined) throw failed;
+    // The copy's total is the allocated bytes; when done, every one of them was written.
+    await writeProgress(input.jobId, { bytesDone: result.bytesWritten, bytesTotal: result.bytesWritten });
+    return { recoveryPointId: result.recoveryPointId, sizeBytes: result.sizeBytes, bytesWritten: result.bytesWritten, blocksChecked: result.blocksChecked };
+  }
+
   return {
     async emitStarted(input: RestoreJobInput): Promise<null> {
       await emitEvent(
@@ -72,28 +99,28 @@ export function restoreActivities(deps: RestoreActivityDeps) {
       return null;
     },
 
-    async restore(input: RestoreJobInput): Promise<RestoreOutput> {
-      const container = deps.blobService.getContainerClient(input.target.container);
-      await container.createIfNotExists();
-      const target = container.getPageBlobClient(input.target.blob);
-      let last = 0;
-      let pending: Promise<void> = Promise.resolve();
-      let failed: unknown;
-      const result = await restoreToPageBlob(deps.vaultContainer, input.recoveryPointId, target, input.jobId, {
-        onProgress: (progress) => {
-          const now = Date.now();
-          if (now - last < PROGRESS_INTERVAL_MS) return;
-          last = now;
-          pending = pending.then(() => writeProgress(input.jobId, progress)).catch((e: unknown) => {
-            failed ??= e;
-          });
-        },
-      });
-      await pending;
-      if (failed !== undefined) throw failed;
-      // The copy's total is the allocated bytes; when done, every one of them was written.
-      await writeProgress(input.jobId, { bytesDone: result.bytesWritten, bytesTotal: result.bytesWritten });
-      return { recoveryPointId: result.recoveryPointId, sizeBytes: result.sizeBytes, bytesWritten: result.bytesWritten, blocksChecked: result.blocksChecked };
+    /** The restore; a corrupt or vanished recovery point is a failed outcome, not an error retried for minutes. */
+    restore(input: RestoreJobInput): Promise<Outcome<RestoreOutput>> {
+      return outcomeOf(() => restore(input));
+    },
+
+    /**
+     * After a failed restore: deletes the target blob if this restore created it (its metadata
+     * names the restore), so no half-written disk image is left looking like a restore. A blob
+     * someone else made is never touched.
+     */
+    async discardTarget(input: RestoreJobInput): Promise<{ deleted: boolean }> {
+      const blob = deps.blobService.getContainerClient(input.target.container).getPageBlobClient(input.target.blob);
+      let owner: string | undefined;
+      try {
+        owner = (await blob.getProperties()).metadata?.[RESTORE_METADATA_KEY];
+      } catch (e) {
+        if (storageStatus(e) === 404) return { deleted: false };
+        throw errors.storage(`reading the restore target ${input.target.container}/${input.target.blob}`, e);
+      }
+      if (owner !== input.jobId) return { deleted: false };
+      await deleteBlobIfExists(deps.blobService.getContainerClient(input.target.container), input.target.blob);
+      return { deleted: true };
     },
 
     async emitSucceeded(input: RestoreSucceededInput): Promise<null> {

@@ -5,12 +5,15 @@
  *   restore.started → restore (restoreToPageBlob: copy, check every block, read back) →
  *   restore.succeeded with bytesWritten
  *
- * and on failure restore.failed with the error's code and message, then the error is rethrown
- * so the instance ends Failed. Every event comes from an activity.
+ * and on failure: the target blob this restore created is deleted (no half-written image stays
+ * behind), restore.failed carries the error's code and message, and the error is rethrown so the
+ * instance ends Failed. A corrupt or vanished recovery point fails at once; storage failures
+ * are retried first. Every event comes from an activity.
  */
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
 import { RETRIES, errorOf } from './diskBackupOrchestrator';
 import { parseRestoreInput } from './inputs';
+import { unwrap, type Outcome } from './outcome';
 import { RESTORE_ACTIVITIES } from './names';
 import type { RestoreJobInput, RestoreOutput } from './restoreActivities';
 
@@ -27,7 +30,7 @@ export const restoreOrchestrator: OrchestrationHandler = function* (context: Orc
   const job: RestoreJobInput = { ...input, jobId: context.df.instanceId };
   try {
     yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.emitStarted, RETRIES.event(), job);
-    const restored = (yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.restore, RETRIES.copy(), job)) as RestoreOutput;
+    const restored = unwrap((yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.restore, RETRIES.copy(), job)) as Outcome<RestoreOutput>);
     yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.emitSucceeded, RETRIES.event(), { ...job, bytesWritten: restored.bytesWritten });
     const result: RestoreResult = {
       jobId: job.jobId,
@@ -38,6 +41,7 @@ export const restoreOrchestrator: OrchestrationHandler = function* (context: Orc
     };
     return result;
   } catch (e) {
+    yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.discardTarget, RETRIES.metadata(), job);
     yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.emitFailed, RETRIES.event(), { ...job, error: errorOf(e) });
     throw e;
   }

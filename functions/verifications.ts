@@ -1,0 +1,48 @@
+/**
+ * The verify workflow's registrations: the verify orchestration, its activities and
+ * `POST /api/recovery-points/{id}/verify` (CONTRACT.md). The work is in src/workflows/.
+ *
+ * The route checks the recovery point first (400 for a malformed id, 404 for an unknown one), so
+ * a refused request starts nothing; then it starts one verify orchestration per request and
+ * answers 202 + the Durable status URLs. The status's `output` says which blocks, if any,
+ * failed. Any request body is ignored.
+ */
+import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import { readRecoveryPoint } from '../src/catalog/recoveryPoints';
+import { appStorageClients } from '../src/config/storageClients';
+import { answerWithProblems } from '../src/http/problem';
+import { withErrorCode } from '../src/workflows/activities';
+import type { VerifyInput } from '../src/workflows/inputs';
+import { VERIFY_ACTIVITIES, VERIFY_ORCHESTRATOR, verifyInstanceId } from '../src/workflows/names';
+import { verifyActivities } from '../src/workflows/verifyActivities';
+import { verifyOrchestrator } from '../src/workflows/verifyOrchestrator';
+
+export const FUNCTION_NAMES = {
+  startVerify: 'startVerify',
+} as const;
+
+const clients = appStorageClients();
+
+df.app.orchestration(VERIFY_ORCHESTRATOR, verifyOrchestrator);
+
+const activities = verifyActivities({ vaultContainer: clients.vaultContainer, eventsQueue: clients.eventsQueue });
+for (const [key, name] of Object.entries(VERIFY_ACTIVITIES) as [keyof typeof VERIFY_ACTIVITIES, string][]) {
+  const run = activities[key] as (input: never) => Promise<unknown>;
+  df.app.activity(name, { handler: (input: unknown) => withErrorCode(() => run(input as never)) });
+}
+
+df.app.client.http(FUNCTION_NAMES.startVerify, {
+  methods: ['POST'],
+  authLevel: 'function',
+  route: 'recovery-points/{id}/verify',
+  handler: (request: HttpRequest, client: df.DurableClient, context: InvocationContext): Promise<HttpResponseInit> =>
+    answerWithProblems(context, async () => {
+      const manifest = await readRecoveryPoint(clients.vaultContainer, request.params.id ?? ''); // 400 malformed, 404 unknown
+      const instanceId = verifyInstanceId(manifest.id, context.invocationId);
+      const input: VerifyInput = { recoveryPointId: manifest.id };
+      await client.startNew(VERIFY_ORCHESTRATOR, { instanceId, input });
+      context.log(`verify of ${manifest.id}: started ${instanceId}`);
+      return client.createCheckStatusResponse(request, instanceId);
+    }),
+});
