@@ -22,6 +22,25 @@ export async function listRecoveryPoints(vault: VaultDisk): Promise<RecoveryPoin
   return points.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
 }
 
+/**
+ * The newest recovery point of a disk, or undefined when it has none. Recovery point ids sort by
+ * time within a disk, so this lists names and reads one manifest.
+ */
+export async function newestRecoveryPoint(vault: VaultDisk): Promise<RecoveryPointSummary | undefined> {
+  const prefix = vaultPaths.pointsPrefix(vault.diskKey);
+  const ids: string[] = [];
+  for await (const item of vault.container.listBlobsFlat({ prefix })) {
+    if (item.name.endsWith('.json')) ids.push(item.name.slice(prefix.length, -'.json'.length));
+  }
+  ids.sort().reverse();
+  for (const id of ids) {
+    // A point deleted between the listing and the read is skipped: the next newest counts.
+    const found = await readJson(vault.container, vaultPaths.manifest(vault.diskKey, id), manifestSchema);
+    if (found) return summarize(found.value);
+  }
+  return undefined;
+}
+
 export async function readRecoveryPoint(container: ContainerClient, rpId: string): Promise<Manifest> {
   const { diskKey } = parseRecoveryPointId(rpId);
   const found = await readJson(container, vaultPaths.manifest(diskKey, rpId), manifestSchema);

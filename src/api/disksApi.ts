@@ -1,0 +1,136 @@
+/**
+ * The protected-disks route of the HTTP API (CONTRACT.md), as a plain function so it runs without
+ * the Functions runtime:
+ *
+ *   GET /api/disks   every disk the protection config names, in config order:
+ *     { key, source, policy, schedule,
+ *       lastJob: { jobId, status, trigger?, startedAt, endedAt?, recoveryPointId?, error? } | null,
+ *       lastRecoveryPoint: { id, takenAt, sealedAt, mode, sizeBytes, bytesChanged } | null,
+ *       rpo: { met, expectedSince, lastFire } }
+ *
+ * `lastJob` is the disk's newest backup job in the job history (the events consumer's table);
+ * `lastRecoveryPoint` the newest point in the vault, whose `takenAt` (the source snapshot's
+ * time) decides whether the RPO is met (src/retention/rpo.ts). Managed disks selected by tag
+ * appear once they are resolved through Azure Resource Manager (not yet).
+ */
+import type { HttpResponseInit } from '@azure/functions';
+import type { TableClient } from '@azure/data-tables';
+import type { ContainerClient } from '@azure/storage-blob';
+import { newestRecoveryPoint } from '../catalog/recoveryPoints';
+import type { ProtectedDisk, ProtectionConfig } from '../config/protectionConfig';
+import { errors, isDeltavaultError, storageCode } from '../errors';
+import { answerWithProblems, type ProblemContext } from '../http/problem';
+import { lastJobPerDisk } from '../jobs/jobHistory';
+import type { JobRecord } from '../jobs/jobRecord';
+import { rpoStatus } from '../retention/rpo';
+import { forEachBounded } from '../util/boundedPool';
+import type { RecoveryPointSummary } from '../vault/manifest';
+import { VaultDisk } from '../vault/vaultDisk';
+
+export interface DiskStatus {
+  key: string;
+  source: { kind: 'pageBlob'; url: string } | { kind: 'managedDisk'; id: string };
+  policy: string;
+  schedule: string;
+  lastJob: {
+    jobId: string;
+    status: JobRecord['status'];
+    trigger?: JobRecord['trigger'];
+    startedAt: string;
+    endedAt?: string;
+    recoveryPointId?: string;
+    error?: JobRecord['error'];
+  } | null;
+  lastRecoveryPoint: {
+    id: string;
+    takenAt: string;
+    sealedAt: string;
+    mode: RecoveryPointSummary['mode'];
+    sizeBytes: number;
+    bytesChanged: number;
+  } | null;
+  rpo: { met: boolean; expectedSince: string; lastFire: string };
+}
+
+export interface DisksApiDeps {
+  config: () => Promise<ProtectionConfig>;
+  vaultContainer: ContainerClient | (() => ContainerClient);
+  jobsTable: TableClient | (() => TableClient);
+  now?: () => Date;
+}
+
+export interface DisksApi {
+  listDisks(request: unknown, context: ProblemContext): Promise<HttpResponseInit>;
+}
+
+/** Disks whose newest recovery point is read at once. */
+const READ_CONCURRENCY = 8;
+
+export function disksApi(deps: DisksApiDeps): DisksApi {
+  const container = typeof deps.vaultContainer === 'function' ? deps.vaultContainer : () => deps.vaultContainer as ContainerClient;
+  const table = typeof deps.jobsTable === 'function' ? deps.jobsTable : () => deps.jobsTable as TableClient;
+  const now = deps.now ?? (() => new Date());
+  return {
+    listDisks: (_request, context) =>
+      answerWithProblems(context, async () => {
+        const config = await deps.config();
+        const at = now();
+        const [lastJobs, newest] = await Promise.all([lastJobPerDisk(table(), { kind: 'backup' }), newestPoints(container(), config.disks)]);
+        const body: DiskStatus[] = config.disks.map((disk) => {
+          const schedule = config.policies.find((p) => p.name === disk.policy)?.schedule;
+          if (schedule === undefined) throw errors.configInvalid('the protection config', [{ path: `$.disks[?(@.key=='${disk.key}')].policy`, problem: 'names no policy' }]);
+          return diskStatus(disk, schedule, lastJobs.get(disk.key), newest.get(disk.key), at);
+        });
+        return { status: 200, jsonBody: body };
+      }),
+  };
+}
+
+/** One disk's status (pure). */
+export function diskStatus(disk: ProtectedDisk, schedule: string, job: JobRecord | undefined, point: RecoveryPointSummary | undefined, now: Date): DiskStatus {
+  const rpo = rpoStatus(schedule, now, point ? new Date(point.source.createdAt) : undefined);
+  return {
+    key: disk.key,
+    source: disk.source.kind === 'pageBlob' ? { kind: 'pageBlob', url: disk.source.url } : { kind: 'managedDisk', id: disk.source.id },
+    policy: disk.policy,
+    schedule,
+    lastJob: job
+      ? {
+          jobId: job.jobId,
+          status: job.status,
+          ...(job.trigger ? { trigger: job.trigger } : {}),
+          startedAt: job.startedAt,
+          ...(job.endedAt ? { endedAt: job.endedAt } : {}),
+          ...(job.recoveryPointId ? { recoveryPointId: job.recoveryPointId } : {}),
+          ...(job.error ? { error: job.error } : {}),
+        }
+      : null,
+    lastRecoveryPoint: point
+      ? {
+          id: point.id,
+          takenAt: point.source.createdAt,
+          sealedAt: point.sealedAt,
+          mode: point.mode,
+          sizeBytes: point.sizeBytes,
+          bytesChanged: point.bytes.changed,
+        }
+      : null,
+    rpo: { met: rpo.met, expectedSince: rpo.expectedSince.toISOString(), lastFire: rpo.lastFire.toISOString() },
+  };
+}
+
+async function newestPoints(container: ContainerClient, disks: readonly ProtectedDisk[]): Promise<Map<string, RecoveryPointSummary>> {
+  const found = new Map<string, RecoveryPointSummary>();
+  await forEachBounded(disks, READ_CONCURRENCY, async (disk) => {
+    let point: RecoveryPointSummary | undefined;
+    try {
+      point = await newestRecoveryPoint(new VaultDisk(container, disk.key));
+    } catch (e) {
+      if (storageCode(e) === 'ContainerNotFound') return; // no backup has run yet
+      if (isDeltavaultError(e)) throw e;
+      throw errors.storage(`reading the newest recovery point of disk '${disk.key}'`, e);
+    }
+    if (point) found.set(disk.key, point);
+  });
+  return found;
+}
