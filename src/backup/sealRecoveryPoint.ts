@@ -130,7 +130,9 @@ async function writeManifest(
     sealedAt: now.toISOString(),
     bytes: {
       allocated: plan.bytes.allocated,
-      changed: plan.bytes.changed,
+      // A superset diff (the emulator) names more than changed; the copy compared those pages
+      // with the previous point, so what it wrote is what changed.
+      changed: plan.fidelity === 'superset' ? totalResults(results).bytesWritten : plan.bytes.changed,
       cleared: plan.bytes.cleared,
       transferred: totalResults(results).bytesWritten,
     },
