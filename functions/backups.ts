@@ -86,6 +86,9 @@ async function demoChanges(context: InvocationContext): Promise<void> {
 for (const policy of loadedConfig?.policies ?? []) {
   df.app.client.timer(`${FUNCTION_NAMES.schedulePrefix}${policy.name}`, {
     schedule: policy.schedule,
+    // The demo backs up once at start, so its first recovery point shows within seconds (only
+    // the demo: in Azure, runOnStartup fires on every restart and scale-out).
+    runOnStartup: demo && policy.name === DEMO.policy,
     handler: async (_timer, client, context) => {
       const current = await config();
       if (demo && policy.name === DEMO.policy) await demoChanges(context);

@@ -13,7 +13,9 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { EVENT_TYPES } from '../../src/events/cloudEvents';
 import type { JobRecord } from '../../src/jobs/jobRecord';
 import type { RecoveryPointSummary } from '../../src/vault/manifest';
-import { BLOCK_BYTES } from '../../src/vault/vaultLayout';
+import { BLOCK_BYTES, vaultPaths } from '../../src/vault/vaultLayout';
+import { manifestSchema } from '../../src/vault/manifest';
+import { readJson, writeJson } from '../../src/vault/jsonBlob';
 import { buildApp, type BuiltApp } from '../support/appBuild';
 import { startDevhostProcess, testQueue, testStorage, type DevhostProcess } from '../support/devhost';
 import { writePattern } from '../support/diskData';
@@ -203,5 +205,57 @@ describe('the restore workflow through the local host', () => {
     expect(await targetBlob.exists()).toBe(false);
     expect(await testBlobService().getContainerClient('elsewhere').getPageBlobClient(target).exists()).toBe(false);
     expect(await vaultState()).toEqual(before);
+  });
+
+  test('verify: 202 + status URLs; a sound point is ok; bad ids are 4xx that start nothing', async () => {
+    await expectProblem(await post('/api/recovery-points/nope/verify', {}), 400);
+    await expectProblem(await post(`/api/recovery-points/${DISK_KEY}.20200101T000000000Z/verify`, {}), 404);
+    const res = await post(`/api/recovery-points/${second}/verify`, {});
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { id: string; statusQueryGetUri: string };
+    expect(body.id).toMatch(/^verify-[0-9a-f]{32}$/);
+    const status = await eventually(async () => {
+      const s = (await (await call(body.statusQueryGetUri)).json()) as { runtimeStatus: string; output?: { ok: boolean; badBlocks: number[] } };
+      expect(s.runtimeStatus).toBe('Completed');
+      return s;
+    });
+    expect(status.output).toMatchObject({ ok: true, badBlocks: [], badBlockCount: 0 });
+  });
+
+  test('a corrupted point: verify names the bad block; a restore of it fails (restore.failed) and leaves no target', async () => {
+    // Silent corruption, simulated: flip bytes of block 1 in the vault base, snapshot it, and
+    // point the recovery point's manifest at that snapshot (its hashes still describe good data).
+    const base = container.getPageBlobClient(vaultPaths.base(DISK_KEY));
+    const page = await base.downloadToBuffer(BLOCK_BYTES + 4096, 512);
+    for (let i = 100; i < 116; i++) page[i] = page[i]! ^ 0xff;
+    await base.uploadPages(page, BLOCK_BYTES + 4096, 512);
+    const { snapshot } = await base.createSnapshot();
+    const found = await readJson(container, vaultPaths.manifest(DISK_KEY, second), manifestSchema);
+    await writeJson(container, vaultPaths.manifest(DISK_KEY, second), { ...found!.value, vault: { ...found!.value.vault, snapshot: snapshot! } }, 'overwrite');
+
+    const res = await post(`/api/recovery-points/${second}/verify`, {});
+    const { id: verifyId, statusQueryGetUri } = (await res.json()) as { id: string; statusQueryGetUri: string };
+    const verified = await eventually(async () => {
+      const s = (await (await call(statusQueryGetUri)).json()) as { runtimeStatus: string; output?: { ok: boolean; badBlocks: number[] } };
+      expect(s.runtimeStatus).toBe('Completed');
+      return s.output;
+    });
+    expect(verified).toMatchObject({ ok: false, badBlocks: [1], badBlockCount: 1 });
+
+    const name = `${FOLDER}/corrupt.vhd`;
+    const status = await restore(second, name);
+    expect(status.runtimeStatus).toBe('Failed');
+    expect(await testBlobService().getContainerClient(RESTORES).getPageBlobClient(name).exists()).toBe(false);
+
+    const jobs = await eventually(async () => {
+      const list = (await (await call(`/api/jobs?disk=${DISK_KEY}&status=failed`)).json()) as JobRecord[];
+      expect(list.map((j) => j.jobId)).toEqual(expect.arrayContaining([status.id, verifyId]));
+      return list;
+    });
+    const failedRestore = jobs.find((j) => j.jobId === status.id)!;
+    expect(failedRestore.kind).toBe('restore');
+    expect(failedRestore.error?.code).toBe('INTEGRITY_FAILED');
+    expect(failedRestore.events.map((e) => e.type)).toEqual([EVENT_TYPES.restoreStarted, EVENT_TYPES.restoreFailed]);
+    expect(jobs.find((j) => j.jobId === verifyId)).toMatchObject({ kind: 'verify', verify: { ok: false, badBlocks: [1] } });
   });
 });
