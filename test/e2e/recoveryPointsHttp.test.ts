@@ -5,6 +5,8 @@
  * function key. The recovery points themselves are made beforehand by the engine.
  */
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
 import { runBackup } from '../../src/backup/runBackup';
 import { listRecoveryPoints } from '../../src/catalog/recoveryPoints';
@@ -152,5 +154,30 @@ describe('settings are checked when the app loads', () => {
     expect(output).toMatch(/DELTAVAULT_RESTORE_TARGETS: entry 2 of 2 must not carry a query string/);
     expect(output).not.toContain(secret);
     expect(output).not.toContain(encodeURIComponent(secret));
+  });
+
+  test('an invalid protection config file stops the host at start, listing every problem by JSON path; the vault is untouched', async () => {
+    const before: string[] = [];
+    for await (const item of container.listBlobsFlat({ includeSnapshots: true })) before.push(`${item.name}@${item.snapshot ?? ''}:${item.properties.etag ?? ''}`);
+    const configPath = path.join(app.dir, 'bad-protection-config.json');
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        policies: [{ name: 'nightly', schedule: '0 2 * * *', retention: { keepLast: 0 } }],
+        disks: [{ source: `${container.url}/sources/web-data.vhd?sv=2024&sig=abc`, policy: 'nighty' }],
+      }),
+    );
+    const proc = spawnDevhost(app.cli, [app.dir, '--port', '0'], { DELTAVAULT_CONFIG: configPath });
+    expect(await proc.exited).toBe(1);
+    const output = proc.output();
+    expect(output).toMatch(/invalid protection config \(\d+ problems\)/);
+    expect(output).toContain(`${configPath}: $.policies[0].schedule: has 5 fields`);
+    expect(output).toContain(`${configPath}: $.policies[0].retention.keepLast:`);
+    expect(output).toContain(`${configPath}: $.disks[0].source: must not carry a query string`);
+    expect(output).toContain(`${configPath}: $.disks[0].policy: names policy 'nighty'`);
+    expect(output).not.toContain('Host started');
+    const after: string[] = [];
+    for await (const item of container.listBlobsFlat({ includeSnapshots: true })) after.push(`${item.name}@${item.snapshot ?? ''}:${item.properties.etag ?? ''}`);
+    expect(after).toEqual(before);
   });
 });
