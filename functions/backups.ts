@@ -4,10 +4,8 @@
  * `POST /api/backups` (CONTRACT.md). The work is in src/workflows/.
  *
  * The config must be known when the app registers its functions (one timer per policy), so it
- * is read synchronously here, at load: a file (DELTAVAULT_CONFIG path) or the demo config. An
- * invalid config throws and the host does not start. A blob-URL config cannot be read
- * synchronously: no timers are registered for it (see src/workflows/appConfig.ts), and
- * `POST /api/backups` and the activities read it on first use.
+ * is read synchronously here, at load: a file or a blob (DELTAVAULT_CONFIG), or the demo config.
+ * An invalid or unreadable config throws and the host does not start.
  *
  * In the demo (no DELTAVAULT_CONFIG, emulator vault) the demo disk is seeded at start, and the
  * demo timer writes a few changes to it before each scheduled backup.
@@ -62,7 +60,7 @@ for (const [key, name] of Object.entries(ACTIVITIES) as [keyof typeof ACTIVITIES
 
 // ---- the demo
 
-const demo = usesDemoConfig(settings) && loadedConfig !== undefined;
+const demo = usesDemoConfig(settings);
 let demoSeeded: Promise<unknown> | undefined;
 let demoRound = 0;
 if (demo) {
@@ -83,7 +81,7 @@ async function demoChanges(context: InvocationContext): Promise<void> {
 
 // ---- timers: one per policy
 
-for (const policy of loadedConfig?.policies ?? []) {
+for (const policy of loadedConfig.policies) {
   df.app.client.timer(`${FUNCTION_NAMES.schedulePrefix}${policy.name}`, {
     schedule: policy.schedule,
     // The demo backs up once at start, so its first recovery point shows within seconds (only

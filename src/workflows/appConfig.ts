@@ -1,23 +1,36 @@
 /**
  * The protection config as the Functions app knows it. Timers are registered when the app
  * loads, synchronously, so the config must be known then:
- * - a file (DELTAVAULT_CONFIG is a path): read and validated synchronously at load; an invalid
- *   config throws CONFIG_INVALID and the host does not start;
+ * - a file (DELTAVAULT_CONFIG is a path): read and validated synchronously at load;
+ * - a blob URL: read at load by a child process the app waits for (readConfigBlobSync.ts), then
+ *   validated the same way;
  * - no DELTAVAULT_CONFIG and the emulator as vault: the demo config (with a real vault account:
- *   SETTINGS_INVALID, the app does not start);
- * - a blob URL: it cannot be read synchronously, so `configAtLoad` returns undefined (no timers
- *   are registered: schedule those policies with a file config for now) and the HTTP starter and
- *   the activities read the blob on first use (`appProtectionConfig`).
+ *   SETTINGS_INVALID, the app does not start).
+ * An invalid or unreadable config throws (CONFIG_INVALID naming every problem, STORAGE_FAILED)
+ * and the host does not start.
  */
 import { readFileSync } from 'node:fs';
 import { demoConfig, usesDemoConfig } from '../demo/demoConfig';
 import { errors } from '../errors';
 import { loadProtectionConfig, MAX_CONFIG_BYTES, parseConfigJson } from '../config/loadProtectionConfig';
 import { parseProtectionConfig, type ProtectedDisk, type ProtectionConfig, type ProtectionPolicy } from '../config/protectionConfig';
+import { readConfigBlobSync } from '../config/readConfigBlobSync';
+import { redactSecrets } from '../config/secrets';
 import { SETTINGS, type Settings } from '../config/settings';
 
-/** The config, read synchronously; undefined for a blob URL (see above). */
-export function configAtLoad(settings: Settings): ProtectionConfig | undefined {
+const readAtLoad = new WeakMap<Settings, ProtectionConfig>();
+
+/** The config, read synchronously once per settings object (every functions/ module shares it). */
+export function configAtLoad(settings: Settings): ProtectionConfig {
+  let config = readAtLoad.get(settings);
+  if (!config) {
+    config = readConfigNow(settings);
+    readAtLoad.set(settings, config);
+  }
+  return config;
+}
+
+function readConfigNow(settings: Settings): ProtectionConfig {
   const location = settings.config;
   if (location === undefined) {
     if (usesDemoConfig(settings) && settings.vault.kind === 'connectionString' && settings.vault.emulator) return demoConfig(settings);
@@ -30,7 +43,10 @@ export function configAtLoad(settings: Settings): ProtectionConfig | undefined {
       },
     ]);
   }
-  if (location.kind === 'blob') return undefined;
+  if (location.kind === 'blob') {
+    const where = redactSecrets(location.url);
+    return parseProtectionConfig(parseConfigJson(readConfigBlobSync(location.url), where), where);
+  }
   let text: string;
   try {
     text = readFileSync(location.path, 'utf8');
