@@ -177,8 +177,11 @@ function readConfigLocation(env: Env, cwd: string, report: (s: string, p: string
 
 // ---------------------------------------------------------------- the vault connection
 
-const IDENTITY_PARTS = ['blobServiceUri', 'queueServiceUri', 'tableServiceUri', 'credential', 'clientId'] as const;
-type IdentityPart = (typeof IDENTITY_PARTS)[number];
+/** The parts of an identity-based vault connection, `DELTAVAULT_VAULT__<part>`. */
+export const IDENTITY_PARTS = ['blobServiceUri', 'queueServiceUri', 'tableServiceUri', 'credential', 'clientId'] as const;
+export type IdentityPart = (typeof IDENTITY_PARTS)[number];
+/** The parts an identity-based connection cannot do without (infra/ sets them; test/unit/infra checks it). */
+export const REQUIRED_IDENTITY_PARTS: readonly IdentityPart[] = ['blobServiceUri', 'queueServiceUri'];
 
 const clientIdSchema = z.guid({ error: 'must be the client id (a GUID) of a user-assigned managed identity' });
 
@@ -219,11 +222,11 @@ function readIdentity(env: Env, names: string[], report: (s: string, p: string) 
       parts[part] = value(env, name);
     }
   }
-  const url = (part: 'blobServiceUri' | 'queueServiceUri' | 'tableServiceUri', required: boolean, service: string): string | undefined => {
+  const url = (part: 'blobServiceUri' | 'queueServiceUri' | 'tableServiceUri', service: string): string | undefined => {
     const setting = `${SETTINGS.vault}__${part}`;
     const v = parts[part];
     if (v === undefined) {
-      if (required) {
+      if (REQUIRED_IDENTITY_PARTS.includes(part)) {
         report(setting, `is not set: the vault account's ${service} endpoint, e.g. https://<account>.${service}.core.windows.net`);
         ok = false;
       }
@@ -237,9 +240,9 @@ function readIdentity(env: Env, names: string[], report: (s: string, p: string) 
     }
     return normalizeServiceUrl(checked.url);
   };
-  const blobServiceUrl = url('blobServiceUri', true, 'blob');
-  const queueServiceUrl = url('queueServiceUri', true, 'queue');
-  const tableServiceUrl = url('tableServiceUri', false, 'table');
+  const blobServiceUrl = url('blobServiceUri', 'blob');
+  const queueServiceUrl = url('queueServiceUri', 'queue');
+  const tableServiceUrl = url('tableServiceUri', 'table');
   let credential: IdentityVault['credential'] = 'default';
   if (parts.credential !== undefined) {
     if (parts.credential.toLowerCase() === 'managedidentity') credential = 'managedidentity';
