@@ -3,6 +3,7 @@
  * or a restore of a recovery point. Prints one JSON line with wall time, peak RSS and the
  * operation's own counters. Driven by runBench.ts.
  */
+import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { readFileSync } from 'node:fs';
@@ -35,7 +36,24 @@ function withExactDiff(inner: PageBlobSource, written: [number, number][]): Disk
   return overrideSource(inner, { changedRanges: async () => ({ changed, cleared: [] }) });
 }
 
+/** Every HTTP request this process makes, by step and kind (`GET blob`, `PUT page`, …). */
+const requests = new Map<string, Map<string, number>>();
+let step = 'setup';
+function countRequests(): void {
+  const original = http.request.bind(http) as (...args: unknown[]) => http.ClientRequest;
+  (http as { request: unknown }).request = (...args: unknown[]): http.ClientRequest => {
+    const options = args.find((a) => typeof a === 'object' && a !== null && !(a instanceof URL)) as http.RequestOptions | undefined;
+    const query = new URLSearchParams((options?.path ?? '').split('?')[1] ?? '');
+    const kind = `${options?.method ?? 'GET'} ${query.get('comp') ?? query.get('restype') ?? 'blob'}`;
+    const counts = requests.get(step) ?? new Map<string, number>();
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    requests.set(step, counts);
+    return original(...args);
+  };
+}
+
 async function main(): Promise<void> {
+  countRequests();
   const task = JSON.parse(process.argv[2] ?? '{}') as Task;
   const container = BlobServiceClient.fromConnectionString(task.connectionString).getContainerClient(task.container);
   const started = performance.now();
@@ -43,8 +61,20 @@ async function main(): Promise<void> {
   if (task.kind === 'backup') {
     const blob = new PageBlobSource(container, container.getPageBlobClient(task.diskBlob!), task.exactDiffFile ? { diffFidelity: 'exact' } : {});
     const source = task.exactDiffFile ? withExactDiff(blob, JSON.parse(readFileSync(task.exactDiffFile, 'utf8')) as [number, number][]) : blob;
-    const outcome = await runBackup(source, new VaultDisk(container, task.diskKey!), task.jobId!, { concurrency: task.concurrency });
-    counters = { plan: outcome.plan, totals: outcome.totals, recoveryPointId: outcome.recoveryPoint.id };
+    const steps: Record<string, { ms: number; requests: number; kinds: Record<string, number> }> = {};
+    let stepStarted = performance.now();
+    const endStep = (): void => {
+      const kinds = Object.fromEntries(requests.get(step) ?? []);
+      steps[step] = { ms: performance.now() - stepStarted, requests: Object.values(kinds).reduce((a, b) => a + b, 0), kinds };
+    };
+    const onStep = (next: string): void => {
+      endStep();
+      step = next;
+      stepStarted = performance.now();
+    };
+    const outcome = await runBackup(source, new VaultDisk(container, task.diskKey!), task.jobId!, { concurrency: task.concurrency, onStep });
+    endStep();
+    counters = { plan: outcome.plan, totals: outcome.totals, recoveryPointId: outcome.recoveryPoint.id, steps };
   } else {
     const result = await restoreToPageBlob(container, task.recoveryPointId!, container.getPageBlobClient(task.target!), `bench-${Date.now()}`, {
       concurrency: task.concurrency,

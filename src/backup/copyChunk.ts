@@ -9,6 +9,7 @@
  * result (the done marker) is written last, so a retried chunk simply runs again.
  */
 import { createHash } from 'node:crypto';
+import pLimit from 'p-limit';
 import type { DiskSource, SnapshotReader } from '../disks/diskSource';
 import { ByteRange, PAGE_BYTES, clip, intersect, normalize, subtract, totalBytes } from '../ranges/byteRange';
 import { blockSpans, windowsOf } from '../util/windows';
@@ -20,12 +21,19 @@ import { readJson, writeJson } from '../vault/jsonBlob';
 import { readChain } from '../vault/chainState';
 import type { VaultDisk } from '../vault/vaultDisk';
 import { WINDOW_BYTES, vaultPaths } from '../vault/vaultLayout';
-import { ChunkResult, chunkRangesSchema, chunkResultSchema, fromTuples } from './jobDocuments';
-import { readPlan } from './planBackup';
+import { ChunkResult, chunkRangesSchema, chunkResultSchema, fromTuples, planSchema } from './jobDocuments';
 
 export const DEFAULT_COPY_CONCURRENCY = 8;
 /** Allocated ranges closer than this are fetched with one GET (the gap reads as zeros). */
 const COALESCE_GAP_BYTES = 256 * 1024;
+/**
+ * Writes closer than this are sent as one Put Page when the source holds data all the way
+ * between them: the gap's bytes were read from the source, so writing them again is correct
+ * (the base must equal the source there anyway) and costs less than another request.
+ */
+const WRITE_GAP_BYTES = 256 * 1024;
+/** Windows read ahead of the request pool (each holds one or two 4 MiB buffers). */
+const WINDOWS_AHEAD = 4;
 
 export interface CopyChunkOptions {
   concurrency?: number;
@@ -42,10 +50,15 @@ export async function copyChunk(
   options: CopyChunkOptions = {},
 ): Promise<ChunkResult> {
   const { container, diskKey } = vault;
-  const done = await readJson(container, vaultPaths.chunkDone(diskKey, jobId, chunkIndex), chunkResultSchema);
+  // One round trip: the done marker, the plan and the chunk's ranges are read together.
+  const [done, planFound, found] = await Promise.all([
+    readJson(container, vaultPaths.chunkDone(diskKey, jobId, chunkIndex), chunkResultSchema),
+    readJson(container, vaultPaths.plan(diskKey, jobId), planSchema),
+    readJson(container, vaultPaths.chunk(diskKey, jobId, chunkIndex), chunkRangesSchema),
+  ]);
   if (done) return done.value;
-  const plan = await readPlan(vault, jobId);
-  const found = await readJson(container, vaultPaths.chunk(diskKey, jobId, chunkIndex), chunkRangesSchema);
+  if (!planFound) throw errors.notFound('backup plan', `${diskKey}/${jobId}`);
+  const plan = planFound.value;
   if (!found) throw errors.notFound('chunk', `${diskKey}/${jobId}/${chunkIndex}`);
   const ranges = {
     blocks: fromTuples(found.value.blocks),
@@ -86,7 +99,11 @@ export async function copyChunk(
     const touched = (function* () {
       for (const index of blockIndices(ranges.blocks)) yield { index };
     })();
-    await forEachBounded(windowsOf(touched, blocksPerWindow), concurrency, async ({ window, items }) => {
+    // Windows in flight hold the buffers (fixed memory); requests in flight are bounded
+    // separately, so one window's reads, writes and clears go out together, and a window
+    // reads while others write.
+    const request = pLimit(concurrency);
+    await forEachBounded(windowsOf(touched, blocksPerWindow), concurrency + WINDOWS_AHEAD, async ({ window, items }) => {
       options.abortSignal?.throwIfAborted();
       const start = window * WINDOW_BYTES;
       const end = Math.min(start + WINDOW_BYTES, sizeBytes);
@@ -98,10 +115,9 @@ export async function copyChunk(
       const [data, base] = buffers.take();
       try {
         data.fill(0, 0, end - start);
-        for (const read of coalesce(allocated, COALESCE_GAP_BYTES)) {
-          await openReader.readInto(read, data, read.start - start, options.abortSignal);
-          result.bytesRead += read.end - read.start;
-        }
+        const reads = coalesce(allocated, COALESCE_GAP_BYTES);
+        await settleAll(reads.map((read) => request(() => openReader.readInto(read, data, read.start - start, options.abortSignal))));
+        for (const read of reads) result.bytesRead += read.end - read.start;
         const unchanged: ByteRange[] = [];
         for (const block of blocks) {
           const from = block * blockBytes;
@@ -116,26 +132,34 @@ export async function copyChunk(
         if (compare && base && writes.length > 0) {
           // Only pages the base holds need reading: the rest of it reads as zeros.
           base.fill(0, 0, end - start);
-          for (const read of coalesce(intersect(writes, clip(ranges.baseAllocated, start, end)), COALESCE_GAP_BYTES)) {
-            await readPageBlobInto(vault.base, read, base, read.start - start, options.abortSignal);
-            result.bytesRead += read.end - read.start;
-          }
+          const baseReads = coalesce(intersect(writes, clip(ranges.baseAllocated, start, end)), COALESCE_GAP_BYTES);
+          await settleAll(baseReads.map((read) => request(() => readPageBlobInto(vault.base, read, base, read.start - start, options.abortSignal))));
+          for (const read of baseReads) result.bytesRead += read.end - read.start;
           writes = differingPages(writes, data, base, start);
         }
-        for (const w of writes) {
-          const length = w.end - w.start;
-          await vault.base.uploadPages(data.subarray(w.start - start, w.end - start), w.start, length, {
-            conditions,
-            abortSignal: options.abortSignal,
-          });
-          result.putPageCalls++;
-          result.bytesWritten += length;
-        }
-        for (const c of cleared) {
-          await vault.base.clearPages(c.start, c.end - c.start, { conditions, abortSignal: options.abortSignal });
-          result.clearPageCalls++;
-          result.bytesCleared += c.end - c.start;
-        }
+        writes = bridgeGaps(writes, allocated, WRITE_GAP_BYTES);
+        const calls = [
+          ...writes.map((w) =>
+            request(async () => {
+              const length = w.end - w.start;
+              await vault.base.uploadPages(data.subarray(w.start - start, w.end - start), w.start, length, {
+                conditions,
+                abortSignal: options.abortSignal,
+              });
+              result.putPageCalls++;
+              result.bytesWritten += length;
+            }),
+          ),
+          ...cleared.map((c) =>
+            request(async () => {
+              await vault.base.clearPages(c.start, c.end - c.start, { conditions, abortSignal: options.abortSignal });
+              result.clearPageCalls++;
+              result.bytesCleared += c.end - c.start;
+            }),
+          ),
+        ];
+        // Every call has settled before the buffers go back to the pool.
+        await settleAll(calls);
       } finally {
         buffers.give([data, base]);
       }
@@ -176,6 +200,34 @@ export function coalesce(ranges: readonly ByteRange[], maxGap: number): ByteRang
     else out.push(r);
   }
   return out;
+}
+
+/**
+ * Merges consecutive writes whose gap is at most `maxGap` and lies wholly inside `allocated`
+ * (source bytes that were read). Never bridges unallocated pages: writing zeros there would
+ * allocate pages in the base that the source does not have.
+ */
+export function bridgeGaps(writes: readonly ByteRange[], allocated: readonly ByteRange[], maxGap: number): ByteRange[] {
+  const out: ByteRange[] = [];
+  for (const w of writes) {
+    const last = out[out.length - 1];
+    if (last && w.start - last.end <= maxGap && subtract([{ start: last.end, end: w.start }], allocated).length === 0) {
+      out[out.length - 1] = { start: last.start, end: w.end };
+    } else {
+      out.push(w);
+    }
+  }
+  return out;
+}
+
+/** Waits for every promise to settle, then throws the first failure (with the others attached). */
+export async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
+  const outcomes = await Promise.allSettled(promises);
+  const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+  if (failures.length === 0) return;
+  const [first, ...rest] = failures;
+  if (rest.length > 0 && first instanceof Error) Object.assign(first, { others: rest });
+  throw first;
 }
 
 /** The pages within `ranges` where `data` and `base` differ (both buffers start at `offset`). */

@@ -13,11 +13,16 @@ import { holdLease } from '../vault/baseLease';
 import { readChain } from '../vault/chainState';
 import { readJson, writeJson } from '../vault/jsonBlob';
 import { readBlockHashes } from '../vault/blockHashList';
-import { hashListExpectation, manifestSchema } from '../vault/manifest';
+import { Manifest, hashListExpectation, manifestSchema } from '../vault/manifest';
+import { settle, unwrap } from '../util/settle';
+import { forEachBounded } from '../util/boundedPool';
 import type { VaultDisk } from '../vault/vaultDisk';
 import { BLOCK_BYTES, WINDOW_BYTES, assertJobId, vaultPaths } from '../vault/vaultLayout';
 import { computeDelta } from './deltaPlan';
 import { ChunkRanges, Plan, PLAN_VERSION, PlanSummary, planSchema, summarizePlan, toTuples } from './jobDocuments';
+
+/** Chunk documents written at once. */
+const CHUNK_WRITES_AT_ONCE = 8;
 
 /** Default work per copy activity: 8 GiB of blocks takes a few minutes at vault speeds. */
 export const DEFAULT_CHUNK_BUDGET_BYTES = 8 * 1024 * 1024 * 1024;
@@ -37,39 +42,58 @@ export async function planBackup(
 ): Promise<PlanSummary> {
   assertJobId(jobId);
   const { container, diskKey } = vault;
-  const existing = await readJson(container, vaultPaths.plan(diskKey, jobId), planSchema);
+  // Round trip 1: the stored plan (a retry), the base blob, and what the new snapshot holds.
+  // The source listings run ahead of the plan check; a retry that finds its plan drops them.
+  const newAllocatedRead = settle(source.allocatedRanges(snapshot.id, options.abortSignal));
+  const fidelityRead = settle(source.diffFidelity());
+  const [existing] = await Promise.all([
+    readJson(container, vaultPaths.plan(diskKey, jobId), planSchema),
+    snapshot.sizeBytes > 0 && snapshot.sizeBytes % 512 === 0 ? ensureBase(vault, snapshot.sizeBytes) : undefined,
+  ]);
   if (existing) return summarizePlan(existing.value);
   if (snapshot.sizeBytes <= 0 || snapshot.sizeBytes % 512 !== 0) {
     throw errors.invalidArgument(source.description, `size ${snapshot.sizeBytes} is not a positive multiple of 512 bytes`);
   }
 
-  await ensureBase(vault, snapshot.sizeBytes);
   const lease = await holdLease(vault.base, diskKey, jobId);
   try {
-    // Both read under the lease, before this job changes the base: an ETag unchanged since the
-    // seal means the base holds exactly the head's bytes.
-    const chain = await readChain(container, diskKey);
-    const baseEtagBefore = await currentEtag(vault);
-    await resizeBase(vault, snapshot.sizeBytes, lease.leaseId);
-    const head = chain.state.head;
-    const incremental = head !== null && (await usableDiffBase(source, vault, head.sourceSnapshotId, head.recoveryPointId));
-    const [fidelity, newAllocated, baseAllocated] = await Promise.all([
-      source.diffFidelity(),
-      source.allocatedRanges(snapshot.id, options.abortSignal),
+    // Under the lease, before this job changes the base: the chain, the base blob's ETag (an
+    // ETag unchanged since the seal means the base holds exactly the head's bytes) and its
+    // allocated ranges, in one round trip.
+    const [chain, baseProperties, baseAllocated] = await Promise.all([
+      readChain(container, diskKey),
+      vault.base.getProperties().catch((e: unknown) => {
+        throw errors.storage(`reading the vault base blob of ${diskKey}`, e);
+      }),
       listAllocatedRanges(vault.base, options.abortSignal),
     ]);
+    const baseEtagBefore = baseProperties.etag;
+    const head = chain.state.head;
+    // Then everything about the head at once: is its source snapshot still there, is its
+    // manifest, what did it hold, and the reported diff. Reads that lose their point when the
+    // head is unusable are dropped.
+    const [, headSnapshot, headManifest, previousAllocated, reported] = await Promise.all([
+      baseProperties.contentLength !== snapshot.sizeBytes ? vault.base.resize(snapshot.sizeBytes, { conditions: { leaseId: lease.leaseId } }) : undefined,
+      head ? settle(source.getSnapshot(head.sourceSnapshotId)) : undefined,
+      head ? settle(readJson(container, vaultPaths.manifest(diskKey, head.recoveryPointId), manifestSchema)) : undefined,
+      head ? settle(source.allocatedRanges(head.sourceSnapshotId, options.abortSignal)) : undefined,
+      head ? settle(source.changedRanges(head.sourceSnapshotId, snapshot.id, options.abortSignal)) : undefined,
+    ]);
+    const headMissing = headSnapshot && !headSnapshot.ok && (headSnapshot.error as { code?: string }).code === 'NOT_FOUND';
+    if (headSnapshot && !headSnapshot.ok && !headMissing) throw headSnapshot.error;
+    // An incremental needs the head's source snapshot (diff base) and its manifest (hash base).
+    const manifest = head && !headMissing && headManifest ? unwrap(headManifest) : undefined;
+    const incremental = head !== null && manifest !== undefined;
+    const [fidelity, newAllocated] = [unwrap(await fidelityRead), unwrap(await newAllocatedRead)];
     let previous;
-    if (incremental && head) {
-      const [allocated, reported] = await Promise.all([
-        source.allocatedRanges(head.sourceSnapshotId, options.abortSignal),
-        source.changedRanges(head.sourceSnapshotId, snapshot.id, options.abortSignal),
-      ]);
-      previous = { allocated, reportedChanged: reported.changed, reportedCleared: reported.cleared };
+    if (incremental && previousAllocated && reported) {
+      const changes = unwrap(reported);
+      previous = { allocated: unwrap(previousAllocated), reportedChanged: changes.changed, reportedCleared: changes.cleared };
     }
     const delta = computeDelta({ sizeBytes: snapshot.sizeBytes, newAllocated, baseAllocated, previous });
     const baseHoldsHead = head?.baseEtag !== undefined && head.baseEtag === baseEtagBefore;
     const previousHashes =
-      incremental && head && fidelity === 'superset' && baseHoldsHead ? await headHashes(vault, head.recoveryPointId) : undefined;
+      incremental && manifest && fidelity === 'superset' && baseHoldsHead ? await headHashes(vault, manifest.value) : undefined;
     // After a resize the block that ends at the smaller size changes length, so its hash must be
     // computed again even when none of its bytes changed.
     const resizedTail =
@@ -78,19 +102,25 @@ export async function planBackup(
         : [];
     const chunks = chunkTouchedBlocks(union(union(delta.changed, delta.cleared), resizedTail), options.chunkBudgetBytes ?? DEFAULT_CHUNK_BUDGET_BYTES);
 
-    for (const chunk of chunks) {
-      const span = blocksToBytes(chunk.blocks, snapshot.sizeBytes);
-      const ranges: ChunkRanges = {
-        index: chunk.index,
-        blocks: toTuples(chunk.blocks),
-        changed: toTuples(clipAll(delta.changed, span)),
-        cleared: toTuples(clipAll(delta.cleared, span)),
-        allocated: toTuples(clipAll(newAllocated, span)),
-        baseAllocated: toTuples(clipAll(baseAllocated, span)),
-        ...(previousHashes ? { previousHashes: await previousHashes.take(chunk.blocks) } : {}),
-      };
-      await writeJson(container, vaultPaths.chunk(diskKey, jobId, chunk.index), ranges, 'overwrite');
+    // Chunk documents are built in order (the head's hashes stream through once) and written
+    // several at a time.
+    async function* chunkDocuments(): AsyncGenerator<ChunkRanges> {
+      for (const chunk of chunks) {
+        const span = blocksToBytes(chunk.blocks, snapshot.sizeBytes);
+        yield {
+          index: chunk.index,
+          blocks: toTuples(chunk.blocks),
+          changed: toTuples(clipAll(delta.changed, span)),
+          cleared: toTuples(clipAll(delta.cleared, span)),
+          allocated: toTuples(clipAll(newAllocated, span)),
+          baseAllocated: toTuples(clipAll(baseAllocated, span)),
+          ...(previousHashes ? { previousHashes: await previousHashes.take(chunk.blocks) } : {}),
+        };
+      }
     }
+    await forEachBounded(chunkDocuments(), CHUNK_WRITES_AT_ONCE, async (ranges) => {
+      await writeJson(container, vaultPaths.chunk(diskKey, jobId, ranges.index), ranges, 'overwrite');
+    });
     const plan: Plan = {
       version: PLAN_VERSION,
       jobId,
@@ -125,34 +155,12 @@ export async function readPlan(vault: VaultDisk, jobId: string): Promise<Plan> {
   return found.value;
 }
 
-/** An incremental needs the previous source snapshot (diff base) and the previous manifest (hash base). */
-async function usableDiffBase(source: DiskSource, vault: VaultDisk, sourceSnapshotId: string, rpId: string): Promise<boolean> {
-  try {
-    await source.getSnapshot(sourceSnapshotId);
-  } catch (e) {
-    if ((e as { code?: string }).code === 'NOT_FOUND') return false;
-    throw e;
-  }
-  return vault.container.getBlobClient(vaultPaths.manifest(vault.diskKey, rpId)).exists();
-}
-
-async function currentEtag(vault: VaultDisk): Promise<string | undefined> {
-  try {
-    return (await vault.base.getProperties()).etag;
-  } catch (e) {
-    if (storageStatus(e) === 404) return undefined;
-    throw errors.storage(`reading the vault base blob of ${vault.diskKey}`, e);
-  }
-}
-
 /**
  * The head recovery point's block hashes, handed out chunk by chunk: chunks ask in ascending
  * block order, so the hash list streams through once whatever its size.
  */
-async function headHashes(vault: VaultDisk, rpId: string): Promise<{ take(blocks: readonly ByteRange[]): Promise<[number, string][]> }> {
-  const manifest = await readJson(vault.container, vaultPaths.manifest(vault.diskKey, rpId), manifestSchema);
-  if (!manifest) throw errors.notFound('recovery point', rpId);
-  const records = readBlockHashes(vault.container, manifest.value.blocks.blob, hashListExpectation(manifest.value));
+async function headHashes(vault: VaultDisk, manifest: Manifest): Promise<{ take(blocks: readonly ByteRange[]): Promise<[number, string][]> }> {
+  const records = readBlockHashes(vault.container, manifest.blocks.blob, hashListExpectation(manifest));
   let current = await records.next();
   return {
     async take(blocks) {
@@ -175,13 +183,6 @@ async function ensureBase(vault: VaultDisk, sizeBytes: number): Promise<void> {
   } catch (e) {
     const status = storageStatus(e);
     if (status !== 409 && status !== 412) throw errors.storage(`creating the vault base blob of ${vault.diskKey}`, e);
-  }
-}
-
-async function resizeBase(vault: VaultDisk, sizeBytes: number, leaseId: string): Promise<void> {
-  const props = await vault.base.getProperties();
-  if (props.contentLength !== sizeBytes) {
-    await vault.base.resize(sizeBytes, { conditions: { leaseId } });
   }
 }
 

@@ -5,7 +5,7 @@
  * that, with an ETag-conditional write. Idempotent: a retried seal finds the snapshot and
  * manifest it already made.
  */
-import type { BlockHash } from '../vault/blockHashList';
+import type { BlockHash, WrittenHashList } from '../vault/blockHashList';
 import { readBlockHashes, writeBlockHashes } from '../vault/blockHashList';
 import { holdLease } from '../vault/baseLease';
 import { advanceChain, readChain } from '../vault/chainState';
@@ -16,8 +16,12 @@ import { RECOVERY_POINT_METADATA_KEY, recoveryPointId, vaultPaths } from '../vau
 import { z } from 'zod';
 import { errors } from '../errors';
 import { readRecoveryPoint } from '../catalog/recoveryPoints';
-import { ChunkResult, Plan, chunkRangesSchema, chunkResultSchema, fromTuples, totalResults } from './jobDocuments';
-import { readPlan } from './planBackup';
+import { settle, unwrap } from '../util/settle';
+import { forEachBounded, prefetchInOrder } from '../util/boundedPool';
+import { ChunkResult, Plan, chunkRangesSchema, chunkResultSchema, fromTuples, planSchema, totalResults } from './jobDocuments';
+
+/** Job documents read or deleted at once. */
+const READS_AHEAD = 8;
 
 export interface SealOptions {
   now?: Date;
@@ -27,31 +31,62 @@ const sealedSchema = z.object({ jobId: z.string(), recoveryPointId: z.string() }
 
 export async function sealRecoveryPoint(vault: VaultDisk, jobId: string, options: SealOptions = {}): Promise<RecoveryPointSummary> {
   const { container, diskKey } = vault;
-  const sealed = await readJson(container, vaultPaths.sealed(diskKey, jobId), sealedSchema);
+  const [sealed, planFound] = await Promise.all([
+    readJson(container, vaultPaths.sealed(diskKey, jobId), sealedSchema),
+    readJson(container, vaultPaths.plan(diskKey, jobId), planSchema),
+  ]);
   if (sealed) return summarize(await readRecoveryPoint(container, sealed.value.recoveryPointId));
-
-  const plan = await readPlan(vault, jobId);
+  if (!planFound) throw errors.notFound('backup plan', `${diskKey}/${jobId}`);
+  const plan = planFound.value;
   const rpId = recoveryPointId(diskKey, new Date(plan.source.createdAt));
   const manifestName = vaultPaths.manifest(diskKey, rpId);
   const now = options.now ?? new Date();
   const lease = await holdLease(vault.base, diskKey, jobId);
   let manifest: Manifest;
+  let jobDocuments: Promise<string[]> | undefined;
   try {
-    const existing = await readJson(container, manifestName, manifestSchema);
+    // One round trip under the lease: a manifest of an earlier attempt, the chunk results, the
+    // chain, the previous manifest, a vault snapshot of an earlier attempt.
+    // Only the first matters when an earlier attempt already wrote the manifest.
+    const [existing, resultsRead, chainRead, previousRead, snapshotsRead] = await Promise.all([
+      readJson(container, manifestName, manifestSchema),
+      settle(chunkResults(vault, plan)),
+      settle(readChain(container, diskKey)),
+      settle(plan.previous ? readJson(container, vaultPaths.manifest(diskKey, plan.previous.recoveryPointId), manifestSchema) : Promise.resolve(undefined)),
+      settle(vault.snapshotsOf(rpId)),
+    ]);
     // A retried seal cannot prove nobody wrote the base since its snapshot: it records no ETag
     // (the next job then compares instead of trusting the base).
     let baseEtag: string | undefined;
     if (existing) {
       manifest = existing.value;
     } else {
-      const results = await chunkResults(vault, plan);
+      const [results, chain, previous, snapshots] = [unwrap(resultsRead), unwrap(chainRead), unwrap(previousRead), unwrap(snapshotsRead)];
       // Refuse before the point becomes visible if another writer moved the chain meanwhile.
-      const chain = await readChain(container, diskKey);
       if ((chain.etag ?? null) !== plan.chainEtag) throw errors.chainConflict(diskKey);
-      const vaultSnapshot = await snapshotBase(vault, rpId);
-      baseEtag = (await vault.base.getProperties()).etag;
-      manifest = await writeManifest(vault, plan, rpId, vaultSnapshot, results, now);
+      if (plan.previous && !previous) {
+        throw errors.chainBroken(
+          diskKey,
+          `previous recovery point ${plan.previous.recoveryPointId} disappeared while job ${plan.jobId} ran; run the backup again (it will be a full one)`,
+        );
+      }
+      // The previous hash list starts downloading while the base is snapshotted.
+      const oldHashes = previous
+        ? readBlockHashes(container, previous.value.blocks.blob, { ...hashListExpectation(previous.value), blockBytes: plan.blockBytes })
+        : emptyHashes();
+      const firstOld = oldHashes.next();
+      firstOld.catch(() => undefined);
+      const vaultSnapshot = snapshots[0] ?? (await snapshotBase(vault, rpId));
+      const [properties, written] = await Promise.all([
+        vault.base.getProperties(),
+        writeBlockHashes(container, vaultPaths.blockHashes(diskKey, rpId), plan.blockBytes, mergeHashes(vault, plan, oldHashes, firstOld, results)),
+      ]);
+      baseEtag = properties.etag;
+      manifest = await writeManifest(vault, plan, rpId, vaultSnapshot, results, written, now);
     }
+    // The job's documents are known now (nothing writes them any more): list them meanwhile.
+    jobDocuments = listJobDocuments(vault, jobId);
+    jobDocuments.catch(() => undefined);
     // Still under the lease, so no other job can write the base between the seal and the chain.
     await advanceChain(
       container,
@@ -71,16 +106,18 @@ export async function sealRecoveryPoint(vault: VaultDisk, jobId: string, options
     await lease.stop(false).catch(() => undefined);
     throw e;
   }
-  await lease.stop(true);
-  await writeJson(container, vaultPaths.sealed(diskKey, jobId), { jobId, recoveryPointId: rpId }, 'overwrite');
-  await removeJobDocuments(vault, jobId);
+  await Promise.all([lease.stop(true), writeJson(container, vaultPaths.sealed(diskKey, jobId), { jobId, recoveryPointId: rpId }, 'overwrite')]);
+  await removeJobDocuments(vault, jobId, await jobDocuments);
   return summarize(manifest);
 }
 
+/** The chunk results, read several at a time (each chunk's done marker). */
 async function chunkResults(vault: VaultDisk, plan: Plan): Promise<ChunkResult[]> {
   const results: ChunkResult[] = [];
-  for (const chunk of plan.chunks) {
-    const done = await readJson(vault.container, vaultPaths.chunkDone(vault.diskKey, plan.jobId, chunk.index), chunkResultSchema);
+  const read = (index: number) => readJson(vault.container, vaultPaths.chunkDone(vault.diskKey, plan.jobId, index), chunkResultSchema);
+  let at = 0;
+  for await (const done of prefetchInOrder(plan.chunks.map((c) => c.index), read, READS_AHEAD)) {
+    const chunk = plan.chunks[at++]!;
     if (!done) {
       throw errors.chainBroken(vault.diskKey, `job ${plan.jobId} cannot be sealed: chunk ${chunk.index} of ${plan.chunks.length} has not been copied`);
     }
@@ -89,28 +126,18 @@ async function chunkResults(vault: VaultDisk, plan: Plan): Promise<ChunkResult[]
   return results;
 }
 
-/** Writes the block-hash list, then the manifest: from here on the recovery point is listed. */
+/** Writes the manifest (the hash list is written): from here on the recovery point is listed. */
 async function writeManifest(
   vault: VaultDisk,
   plan: Plan,
   rpId: string,
   vaultSnapshot: string,
   results: readonly ChunkResult[],
+  written: WrittenHashList,
   now: Date,
 ): Promise<Manifest> {
   const { container, diskKey } = vault;
   const hashesName = vaultPaths.blockHashes(diskKey, rpId);
-  const previous = plan.previous ? await readJson(container, vaultPaths.manifest(diskKey, plan.previous.recoveryPointId), manifestSchema) : undefined;
-  if (plan.previous && !previous) {
-    throw errors.chainBroken(
-      diskKey,
-      `previous recovery point ${plan.previous.recoveryPointId} disappeared while job ${plan.jobId} ran; run the backup again (it will be a full one)`,
-    );
-  }
-  const oldHashes = previous
-    ? readBlockHashes(container, previous.value.blocks.blob, { ...hashListExpectation(previous.value), blockBytes: plan.blockBytes })
-    : emptyHashes();
-  const written = await writeBlockHashes(container, hashesName, plan.blockBytes, mergeHashes(vault, plan, oldHashes, results));
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
     id: rpId,
@@ -142,19 +169,21 @@ async function writeManifest(
   return manifest;
 }
 
-/** Removes a sealed job's working documents; the plan goes last and the sealed marker stays. */
-async function removeJobDocuments(vault: VaultDisk, jobId: string): Promise<void> {
+async function listJobDocuments(vault: VaultDisk, jobId: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const item of vault.container.listBlobsFlat({ prefix: vaultPaths.jobPrefix(vault.diskKey, jobId) })) names.push(item.name);
+  return names;
+}
+
+/** Removes a sealed job's working documents, several at a time; the plan goes last and the sealed marker stays. */
+async function removeJobDocuments(vault: VaultDisk, jobId: string, names: readonly string[] | undefined): Promise<void> {
   const keep = new Set([vaultPaths.plan(vault.diskKey, jobId), vaultPaths.sealed(vault.diskKey, jobId)]);
-  for await (const item of vault.container.listBlobsFlat({ prefix: vaultPaths.jobPrefix(vault.diskKey, jobId) })) {
-    if (!keep.has(item.name)) await deleteBlobIfExists(vault.container, item.name);
-  }
+  await forEachBounded((names ?? (await listJobDocuments(vault, jobId))).filter((n) => !keep.has(n)), READS_AHEAD, (name) => deleteBlobIfExists(vault.container, name));
   await deleteBlobIfExists(vault.container, vaultPaths.plan(vault.diskKey, jobId));
 }
 
-/** Snapshots the base blob once per recovery point (a retry finds the snapshot it made). */
+/** Snapshots the base blob, tagged as recovery point `rpId` (the caller found no snapshot of an earlier attempt). */
 async function snapshotBase(vault: VaultDisk, rpId: string): Promise<string> {
-  const [existing] = await vault.snapshotsOf(rpId);
-  if (existing) return existing;
   try {
     const made = await vault.base.createSnapshot({ metadata: { [RECOVERY_POINT_METADATA_KEY]: rpId } });
     if (!made.snapshot) throw new Error('no snapshot id returned');
@@ -177,12 +206,15 @@ async function* mergeHashes(
   vault: VaultDisk,
   plan: Plan,
   oldHashes: AsyncGenerator<BlockHash>,
+  firstOld: Promise<IteratorResult<BlockHash>>,
   results: readonly ChunkResult[],
 ): AsyncGenerator<BlockHash> {
   const blockCount = Math.ceil(plan.source.sizeBytes / plan.blockBytes);
-  let old = await oldHashes.next();
+  const readRanges = (index: number) => readJson(vault.container, vaultPaths.chunk(vault.diskKey, plan.jobId, index), chunkRangesSchema);
+  const chunkRanges = prefetchInOrder(results.map((r) => r.index), readRanges, READS_AHEAD);
+  let old = await firstOld;
   for (const result of results) {
-    const ranges = await readJson(vault.container, vaultPaths.chunk(vault.diskKey, plan.jobId, result.index), chunkRangesSchema);
+    const ranges = (await chunkRanges.next()).value;
     if (!ranges) throw errors.notFound('chunk', `${vault.diskKey}/${plan.jobId}/${result.index}`);
     let fresh = 0;
     for (const touched of fromTuples(ranges.value.blocks)) {

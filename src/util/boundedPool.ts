@@ -42,3 +42,28 @@ export async function forEachBounded<T>(
     throw first;
   }
 }
+
+/**
+ * Maps `items` through `fetch` with up to `ahead` fetches in flight, yielding the results in
+ * the items' order: a pipeline of reads that keeps memory to `ahead` results.
+ */
+export async function* prefetchInOrder<T, R>(items: Iterable<T>, fetch: (item: T) => Promise<R>, ahead: number): AsyncGenerator<R> {
+  if (!Number.isInteger(ahead) || ahead < 1) throw new RangeError(`ahead must be a positive integer, got ${ahead}`);
+  const iterator = items[Symbol.iterator]();
+  const queue: Promise<R>[] = [];
+  const fill = (): void => {
+    while (queue.length < ahead) {
+      const step = iterator.next();
+      if (step.done) return;
+      const pending = fetch(step.value);
+      pending.catch(() => undefined); // observed when its turn comes
+      queue.push(pending);
+    }
+  };
+  fill();
+  while (queue.length > 0) {
+    const value = await queue.shift()!;
+    fill();
+    yield value;
+  }
+}

@@ -18,6 +18,8 @@ const MAGIC = 'DVBH';
 const VERSION = 1;
 const HEADER_BYTES = 16;
 const RECORD_BYTES = 40;
+/** Lists up to this size are written with one Put Blob. */
+const SINGLE_PUT_BYTES = 4 * 1024 * 1024;
 
 export interface WrittenHashList {
   count: number;
@@ -63,10 +65,32 @@ export async function writeBlockHashes(
       yield tail;
     }
   }
+  const blob = container.getBlockBlobClient(name);
+  const options = { blobHTTPHeaders: { blobContentType: 'application/octet-stream' } };
   try {
-    await container.getBlockBlobClient(name).uploadStream(Readable.from(encode()), 4 * 1024 * 1024, 2, {
-      blobHTTPHeaders: { blobContentType: 'application/octet-stream' },
-    });
+    // A list that fits one request (every disk under about 100,000 allocated blocks) is one
+    // Put Blob; a longer one streams as blocks, in fixed memory.
+    const encoded = encode();
+    const head: Buffer[] = [];
+    let headBytes = 0;
+    let step = await encoded.next();
+    while (!step.done && headBytes <= SINGLE_PUT_BYTES) {
+      head.push(step.value);
+      headBytes += step.value.length;
+      step = await encoded.next();
+    }
+    if (step.done) {
+      const body = Buffer.concat(head);
+      await blob.upload(body, body.length, options);
+    } else {
+      const first = step.value;
+      const rest = async function* (): AsyncGenerator<Buffer> {
+        yield* head;
+        yield first;
+        yield* encoded;
+      };
+      await blob.uploadStream(Readable.from(rest()), SINGLE_PUT_BYTES, 2, options);
+    }
   } catch (e) {
     if ((e as Error).name === 'DeltavaultError') throw e;
     throw errors.storage(`writing block hashes ${name}`, e);

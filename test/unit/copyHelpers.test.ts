@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 import { ByteRange, PAGE_BYTES, isNormalized } from '../../src/ranges/byteRange';
-import { coalesce, differingPages } from '../../src/backup/copyChunk';
-import { forEachBounded } from '../../src/util/boundedPool';
+import { bridgeGaps, coalesce, differingPages, settleAll } from '../../src/backup/copyChunk';
+import { forEachBounded, prefetchInOrder } from '../../src/util/boundedPool';
 import { assertDiskKey, parseRecoveryPointId, recoveryPointId } from '../../src/vault/vaultLayout';
 import { DeltavaultError } from '../../src/errors';
 import { expectDeltavaultError } from '../support/errors';
@@ -72,6 +72,66 @@ describe('coalesce', () => {
 });
 
 // ---- differingPages -------------------------------------------------------------------------
+
+describe('bridgeGaps', () => {
+  const U = 2048;
+
+  it('covers the writes, adds only allocated bytes, and merges exactly the short allocated gaps', () => {
+    fc.assert(
+      fc.property(arbNormalizedList(U, 12), arbNormalizedList(U, 12), fc.integer({ min: 0, max: 64 }), (writes, allocated, maxGap) => {
+        const out = bridgeGaps(writes, allocated, maxGap);
+        expect(isNormalized(out)).toBe(true);
+        const inWrites = toBits(writes, U);
+        const inAllocated = toBits(allocated, U);
+        const covered = toBits(out, U);
+        // Covers every write; every added byte was allocated (read from the source).
+        expect(inWrites.flatMap((w, b) => (w && !covered[b] ? [b] : []))).toEqual([]);
+        expect(covered.flatMap((c, b) => (c && !inWrites[b] && !inAllocated[b] ? [b] : []))).toEqual([]);
+        // What stays apart is a gap that is too long or not wholly allocated.
+        for (let i = 1; i < out.length; i++) {
+          const gap = { start: (out[i - 1] as ByteRange).end, end: (out[i] as ByteRange).start };
+          const allAllocated = inAllocated.slice(gap.start, gap.end).every(Boolean);
+          expect(gap.end - gap.start > maxGap || !allAllocated).toBe(true);
+        }
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('settleAll', () => {
+  it('waits for every promise before throwing the first failure, with the others attached', async () => {
+    let slowDone = false;
+    const slow = new Promise<void>((resolve) => setTimeout(() => { slowDone = true; resolve(); }, 20));
+    const error = await settleAll([Promise.reject(new Error('a')), slow, Promise.reject(new Error('b'))]).catch((e: unknown) => e);
+    expect(slowDone).toBe(true);
+    expect(error).toMatchObject({ message: 'a', others: [expect.objectContaining({ message: 'b' })] });
+    await expect(settleAll([Promise.resolve(1)])).resolves.toBeUndefined();
+  });
+});
+
+describe('prefetchInOrder', () => {
+  it('yields in order with at most `ahead` fetches in flight', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 5 }), { maxLength: 30 }), fc.integer({ min: 1, max: 6 }), async (delays, ahead) => {
+        let inFlight = 0;
+        let most = 0;
+        const fetch = async (i: number): Promise<number> => {
+          inFlight++;
+          most = Math.max(most, inFlight);
+          await new Promise((r) => setTimeout(r, delays[i]));
+          inFlight--;
+          return i * 2;
+        };
+        const out: number[] = [];
+        for await (const v of prefetchInOrder(delays.map((_, i) => i), fetch, ahead)) out.push(v);
+        expect(out).toEqual(delays.map((_, i) => i * 2));
+        expect(most).toBeLessThanOrEqual(ahead);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
 
 describe('differingPages', () => {
   const MAX_PAGES = 16;
