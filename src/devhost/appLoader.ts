@@ -6,7 +6,7 @@
  * is a start-up failure naming the file. `unload` forgets the CommonJS modules the app brought,
  * so a later devhost in the same process loads (and registers) them afresh.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { nodeModuleSystem, type CoreRegistry } from './coreApi';
@@ -66,12 +66,23 @@ function moduleCache(): Record<string, unknown> {
 }
 
 /** The first stack frame inside the app, to point at the line that threw. */
+function realPathOr(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return dir;
+  }
+}
+
 function appFrame(error: unknown, appDir: string): string | undefined {
   const stack = error instanceof Error ? error.stack : undefined;
-  const inApp = (l: string): boolean => {
-    const at = l.indexOf(appDir);
-    return at !== -1 && !l.slice(at + appDir.length).includes(`${path.sep}node_modules${path.sep}`);
-  };
+  // Node names modules by their real path: an app folder reached through a symlink shows there.
+  const dirs = [...new Set([appDir, realPathOr(appDir)])];
+  const inApp = (l: string): boolean =>
+    dirs.some((dir) => {
+      const at = l.indexOf(dir);
+      return at !== -1 && !l.slice(at + dir.length).includes(`${path.sep}node_modules${path.sep}`);
+    });
   const line = stack?.split('\n').find(inApp);
   const m = line ? /\(?((?:file:\/\/)?\/[^()]+:\d+:\d+)\)?\s*$/.exec(line.trim()) : null;
   return m?.[1];

@@ -228,9 +228,12 @@ describe('the config the app registers its timers from', () => {
     expect(() => configAtLoad(loadSettings(env(join(dir, 'missing.json'))))).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
   });
 
-  test('no config on the emulator: the demo; a blob URL: not known at load', () => {
-    expect(configAtLoad(loadSettings(env()))?.policies.map((p) => p.name)).toEqual(['demo']);
-    expect(configAtLoad(loadSettings(env('https://acct.blob.core.windows.net/config/protection.json')))).toBeUndefined();
+  test('no config on the emulator: the demo; a blob URL is read by the built reader process (test/e2e/configBlob.test.ts)', () => {
+    expect(configAtLoad(loadSettings(env())).policies.map((p) => p.name)).toEqual(['demo']);
+    // Under ts-jest there is no compiled reader: a clear error, never a silent "no timers".
+    expect(() => configAtLoad(loadSettings(env('https://acct.blob.core.windows.net/config/protection.json')))).toThrow(
+      expect.objectContaining({ code: 'NOT_SUPPORTED', message: expect.stringContaining('npm run build') }),
+    );
   });
 });
 
