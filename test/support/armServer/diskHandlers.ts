@@ -379,9 +379,10 @@ export function beginGetAccess(ctx: ServerContext, request: ArmRequest, t: Targe
 
 export function endGetAccess(ctx: ServerContext, request: ArmRequest, t: Target): ArmResponse {
   const r = requireResource(ctx, t);
+  const before = r.diskState;
   const op = ctx.startOperation(opKind(t.type, 'revokeAccess'), r.id, async () => {
     await ctx.grants.revokeAll(r.id, 'revoked');
-    if (r.type === 'disks' && (r.diskState === 'ActiveSAS' || r.diskState === 'ActiveUpload')) {
+    if (r.type === 'disks' && (before === 'ActiveSAS' || before === 'ActiveUpload')) {
       // After an upload's write access ends, Azure makes the disk usable: Unattached.
       r.diskState = r.managedBy ? 'Attached' : 'Unattached';
     }
