@@ -29,7 +29,7 @@ import { VaultDisk } from '../vault/vaultDisk';
 
 export interface DiskStatus {
   key: string;
-  source: { kind: 'pageBlob'; url: string } | { kind: 'managedDisk'; id: string };
+  source: { kind: 'pageBlob'; url: string } | { kind: 'managedDisk' | 'virtualMachine'; id: string };
   policy: string;
   schedule: string;
   lastJob: {
@@ -91,7 +91,7 @@ export function diskStatus(disk: ProtectedDisk, schedule: string, job: JobRecord
   const rpo = rpoStatus(schedule, now, point ? new Date(point.source.createdAt) : undefined);
   return {
     key: disk.key,
-    source: disk.source.kind === 'pageBlob' ? { kind: 'pageBlob', url: disk.source.url } : { kind: 'managedDisk', id: disk.source.id },
+    source: disk.source.kind === 'pageBlob' ? { kind: 'pageBlob', url: disk.source.url } : { kind: disk.source.kind, id: disk.source.id },
     policy: disk.policy,
     schedule,
     lastJob: job

@@ -37,6 +37,8 @@ const GUID = '[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-
 const RESOURCE_GROUP = '[-\\w.()]{0,89}[-\\w()]';
 /** 1-80 letters, digits, `_`, `.`, `-`; starts with a letter or digit, ends with a letter, digit or `_`. */
 const DISK_NAME = '[A-Za-z0-9](?:[\\w.-]{0,78}\\w)?';
+/** 1-64 letters, digits, `_`, `.`, `-`; starts with a letter, digit or `_`, ends with a letter, digit or `_` (ARM's rule for Linux VMs, the longer). */
+const VM_NAME = '\\w(?:[\\w.-]{0,62}\\w)?';
 const PORT = '(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?';
 const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';
 const LOCALHOST = caseless('localhost');
@@ -58,6 +60,9 @@ export const PROTECTION_CONFIG_PATTERNS = {
   managedDiskId:
     `^/${caseless('subscriptions')}/${GUID}/${caseless('resourceGroups')}/${RESOURCE_GROUP}` +
     `/${caseless('providers')}/${caseless('Microsoft.Compute')}/${caseless('disks')}/${DISK_NAME}$`,
+  virtualMachineId:
+    `^/${caseless('subscriptions')}/${GUID}/${caseless('resourceGroups')}/${RESOURCE_GROUP}` +
+    `/${caseless('providers')}/${caseless('Microsoft.Compute')}/${caseless('virtualMachines')}/${VM_NAME}$`,
   pageBlobUrl:
     `^(?:https://(?:${DNS_HOST}${PORT}|${PATH_STYLE_HOST}${PORT}/${ACCOUNT})|http://${LOOPBACK_HOST}${PORT}/${ACCOUNT})` +
     `/${CONTAINER}/${SEGMENT}(?:/${SEGMENT})*$`,
@@ -107,7 +112,18 @@ export interface ManagedDiskSource {
   diskName: string;
 }
 
-export type ProtectedDiskSource = PageBlobDiskSource | ManagedDiskSource;
+/** A whole VM: its OS and data disks, found through ARM when a backup starts, snapshotted together. */
+export interface VirtualMachineSource {
+  kind: 'virtualMachine';
+  /** The resource id as the config gives it. */
+  id: string;
+  /** Lower case. */
+  subscriptionId: string;
+  resourceGroup: string;
+  vmName: string;
+}
+
+export type ProtectedDiskSource = PageBlobDiskSource | ManagedDiskSource | VirtualMachineSource;
 
 export interface ProtectedDisk {
   /** The disk key: given, or derived from the source (`deriveDiskKey`). Unique within the config. */
@@ -152,6 +168,16 @@ export function parseDiskSource(text: string): ProtectedDiskSource | undefined {
       diskName: parts[8] as string,
     };
   }
+  if (RE.virtualMachineId.test(text)) {
+    const parts = text.split('/');
+    return {
+      kind: 'virtualMachine',
+      id: text,
+      subscriptionId: (parts[2] as string).toLowerCase(),
+      resourceGroup: parts[4] as string,
+      vmName: parts[8] as string,
+    };
+  }
   if (RE.pageBlobUrl.test(text)) {
     // The pattern fixes the shape, so a plain split is exact (no URL normalization to disagree with).
     const schemeEnd = text.indexOf('://') + 3;
@@ -175,7 +201,9 @@ export function parseDiskSource(text: string): ProtectedDiskSource | undefined {
 /** Why `text` is not a disk source, without quoting it (a pasted URL may carry a SAS token). */
 function sourceProblem(text: string): string | undefined {
   if (parseDiskSource(text) !== undefined) return undefined;
-  const forms = 'a managed disk resource id (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Compute/disks/<name>) or a page blob URL (https://<account>.blob.core.windows.net/<container>/<blob>)';
+  const forms =
+    'a managed disk resource id (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Compute/disks/<name>), ' +
+    'a virtual machine resource id (…/providers/Microsoft.Compute/virtualMachines/<name>) or a page blob URL (https://<account>.blob.core.windows.net/<container>/<blob>)';
   if (text.length > MAX_SOURCE_LENGTH) return `is longer than ${MAX_SOURCE_LENGTH} characters`;
   if (/^[a-z][a-z0-9+.-]*:/i.test(text)) {
     if (/[?#]/.test(text)) return 'must not carry a query string or fragment: no SAS token here, deltavault reads the disk with its own identity';
@@ -185,7 +213,10 @@ function sourceProblem(text: string): string | undefined {
     return 'is not a page blob URL: https://<host>/<container>/<blob> (on the emulator or an IP address http(s)://<host>:<port>/<account>/<container>/<blob>), with a valid container name (3-63 lowercase letters, digits and single hyphens) and blob name';
   }
   if (/^\/subscriptions\//i.test(text)) {
-    return 'is not a managed disk resource id: /subscriptions/<subscription id>/resourceGroups/<group>/providers/Microsoft.Compute/disks/<disk name>';
+    return (
+      'is not a managed disk or virtual machine resource id: /subscriptions/<subscription id>/resourceGroups/<group>/providers/Microsoft.Compute/disks/<disk name> ' +
+      'or …/providers/Microsoft.Compute/virtualMachines/<vm name>'
+    );
   }
   return `must be ${forms}`;
 }
@@ -193,6 +224,7 @@ function sourceProblem(text: string): string | undefined {
 /** What makes two sources the same disk: ARM ids ignore case; the emulator is one account whatever its port. */
 export function diskSourceIdentity(source: ProtectedDiskSource): string {
   if (source.kind === 'managedDisk') return `managedDisk:${source.id.toLowerCase()}`;
+  if (source.kind === 'virtualMachine') return `virtualMachine:${source.id.toLowerCase()}`;
   const service = new URL(source.serviceUrl);
   const where = isPathStyle(service.hostname) && service.protocol === 'http:' ? `emulator${service.pathname}` : `${service.host}${service.pathname}`;
   return `pageBlob:${where}/${source.container}/${source.blobName}`;
@@ -207,7 +239,12 @@ const KEY_HASH_CHARS = 8;
  * identity. Deterministic, and different for disks that share a name in other places.
  */
 export function deriveDiskKey(source: ProtectedDiskSource): string {
-  const readable = source.kind === 'managedDisk' ? `${source.resourceGroup}-${source.diskName}` : `${source.container}-${source.blobName.replace(/\.[^./]*$/, '')}`;
+  const readable =
+    source.kind === 'managedDisk'
+      ? `${source.resourceGroup}-${source.diskName}`
+      : source.kind === 'virtualMachine'
+        ? `${source.resourceGroup}-${source.vmName}`
+        : `${source.container}-${source.blobName.replace(/\.[^./]*$/, '')}`;
   const hash = createHash('sha256').update(diskSourceIdentity(source)).digest('hex').slice(0, KEY_HASH_CHARS);
   const stem = readable
     .toLowerCase()

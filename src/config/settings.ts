@@ -11,6 +11,7 @@
  * | `DELTAVAULT_EVENTS_QUEUE` | the job-events queue in the vault account (default `deltavault-events`) |
  * | `DELTAVAULT_RESTORE_TARGETS` | where restores may write (restoreTargets.ts; unset: nowhere) |
  * | `DELTAVAULT_CONFIG` | the protection config: a file path (relative to the app folder) or a blob URL |
+ * | `DELTAVAULT_ARM__endpoint`, `__credential` (`managedidentity`), `__clientId` | how managed disks and VMs are reached through Azure Resource Manager (default: https://management.azure.com with the vault connection's identity, else DefaultAzureCredential) |
  *
  * `UseDevelopmentStorage=true` means the emulator that `AzureWebJobsStorage` points at when that
  * is a full connection string to the emulator's account (the local host's test setups do this),
@@ -29,6 +30,7 @@ export const SETTINGS = {
   eventsQueue: 'DELTAVAULT_EVENTS_QUEUE',
   restoreTargets: 'DELTAVAULT_RESTORE_TARGETS',
   config: 'DELTAVAULT_CONFIG',
+  arm: 'DELTAVAULT_ARM',
   hostStorage: 'AzureWebJobsStorage',
 } as const;
 
@@ -70,8 +72,21 @@ export type VaultConnection = ConnectionStringVault | IdentityVault;
 
 export type ConfigLocation = { kind: 'file'; path: string } | { kind: 'blob'; url: string };
 
+/** How Azure Resource Manager is reached (managed disks, VMs, restores to managed disks). */
+export interface ArmSettings {
+  /** `https://management.azure.com`, or another cloud's (or a test server's) ARM endpoint. */
+  endpoint: string;
+  /** `managedidentity`: ManagedIdentityCredential; `default`: DefaultAzureCredential. */
+  credential: 'managedidentity' | 'default';
+  /** A user-assigned identity's client id. */
+  clientId?: string;
+}
+
+export const DEFAULT_ARM_ENDPOINT = 'https://management.azure.com';
+
 export interface Settings {
   vault: VaultConnection;
+  arm: ArmSettings;
   vaultContainer: string;
   eventsQueue: string;
   restoreTargets: RestoreTarget[];
@@ -112,12 +127,13 @@ export function loadSettings(env: Env, options: LoadSettingsOptions = {}): Setti
   );
   for (const problem of restore.problems) report(SETTINGS.restoreTargets, problem);
   const config = readConfigLocation(env, options.cwd ?? process.cwd(), report);
+  const arm = readArm(env, vault, report);
 
-  if (problems.length > 0 || !vault || !vaultContainer || !eventsQueue) {
+  if (problems.length > 0 || !vault || !vaultContainer || !eventsQueue || !arm) {
     // Belt and braces: no message quotes a value, and none may contain one of the connection's values.
     throw errors.settingsInvalid(problems.map((p) => ({ setting: p.setting, problem: redactSecrets(p.problem, secretValues(env)) })));
   }
-  return { vault, vaultContainer, eventsQueue, restoreTargets: restore.targets, ...(config ? { config } : {}) };
+  return { vault, arm, vaultContainer, eventsQueue, restoreTargets: restore.targets, ...(config ? { config } : {}) };
 }
 
 let loaded: Settings | undefined;
@@ -173,6 +189,61 @@ function readConfigLocation(env: Env, cwd: string, report: (s: string, p: string
     return { kind: 'blob', url: checked.url.href };
   }
   return { kind: 'file', path: path.resolve(cwd, v) };
+}
+
+// ---------------------------------------------------------------- Azure Resource Manager
+
+/** The parts of the ARM settings, `DELTAVAULT_ARM__<part>`. */
+export const ARM_PARTS = ['endpoint', 'credential', 'clientId'] as const;
+
+/**
+ * `DELTAVAULT_ARM__endpoint` (an https URL), `__credential`, `__clientId`. Without a credential
+ * of its own, ARM is reached with the vault connection's identity (so one user-assigned identity
+ * serves both), else with DefaultAzureCredential.
+ */
+function readArm(env: Env, vault: VaultConnection | undefined, report: (s: string, p: string) => void): ArmSettings | undefined {
+  const prefix = `${SETTINGS.arm}__`;
+  const parts: Partial<Record<(typeof ARM_PARTS)[number], string>> = {};
+  let ok = true;
+  for (const name of Object.keys(env).filter((n) => n.startsWith(prefix) && value(env, n) !== undefined)) {
+    const part = ARM_PARTS.find((p) => p.toLowerCase() === name.slice(prefix.length).toLowerCase());
+    if (!part) {
+      report(name, `is not an ARM setting (expected one of ${ARM_PARTS.map((p) => `${prefix}${p}`).join(', ')})`);
+      ok = false;
+    } else parts[part] = value(env, name);
+  }
+  let endpoint = DEFAULT_ARM_ENDPOINT;
+  if (parts.endpoint !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(parts.endpoint);
+    } catch {
+      url = undefined;
+    }
+    if (!url || url.protocol !== 'https:' || url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+      report(`${prefix}endpoint`, 'must be an https:// URL without a query string, such as https://management.azure.com');
+      ok = false;
+    } else endpoint = url.href.replace(/\/+$/, '');
+  }
+  let credential: ArmSettings['credential'] = vault?.kind === 'identity' ? vault.credential : 'default';
+  if (parts.credential !== undefined) {
+    if (parts.credential.toLowerCase() === 'managedidentity') credential = 'managedidentity';
+    else {
+      report(`${prefix}credential`, `must be 'managedidentity' (or be left out)`);
+      ok = false;
+    }
+  }
+  let clientId = parts.credential !== undefined || parts.clientId !== undefined ? undefined : vault?.kind === 'identity' ? vault.clientId : undefined;
+  if (parts.clientId !== undefined) {
+    const result = clientIdSchema.safeParse(parts.clientId);
+    if (result.success) clientId = result.data.toLowerCase();
+    else {
+      report(`${prefix}clientId`, result.error.issues[0]?.message ?? 'is invalid');
+      ok = false;
+    }
+  }
+  if (!ok) return undefined;
+  return { endpoint, credential, ...(clientId ? { clientId } : {}) };
 }
 
 // ---------------------------------------------------------------- the vault connection

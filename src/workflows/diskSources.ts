@@ -21,6 +21,9 @@ export function isVaultAccount(serviceUrl: string, settings: Pick<Settings, 'vau
 
 export function diskSourceFor(disk: ProtectedDisk, settings: Settings, vaultBlobService: BlobServiceClient): DiskSource {
   const { source } = disk;
+  if (source.kind === 'virtualMachine') {
+    throw errors.invalidArgument(`disk '${disk.key}'`, 'is a virtual machine: its disks are found through ARM when its backup starts, each read as a managed disk');
+  }
   if (source.kind === 'managedDisk') {
     throw errors.notSupported(
       `disk '${disk.key}': backing up managed disks is not supported yet (issue 5); protect a page blob (VHD) URL instead`,

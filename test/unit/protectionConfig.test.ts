@@ -91,6 +91,17 @@ describe('valid configs', () => {
     ]);
   });
 
+  test('virtual machine ids: the whole VM, keyed like a disk; a VM and a disk of the same name are different sources', () => {
+    const vm = `/subscriptions/${SUB}/resourceGroups/rg-prod/providers/Microsoft.Compute/virtualMachines/sql1`;
+    expect(parseDiskSource(vm)).toEqual({ kind: 'virtualMachine', id: vm, subscriptionId: SUB.toLowerCase(), resourceGroup: 'rg-prod', vmName: 'sql1' });
+    expect(parseDiskSource(vm.replace('virtualMachines', 'VIRTUALMACHINES'))).toMatchObject({ kind: 'virtualMachine' });
+    expect(deriveDiskKey(parseDiskSource(vm)!)).toMatch(/^rg-prod-sql1-[0-9a-f]{8}$/);
+    const disk = vm.replace('virtualMachines', 'disks');
+    expect(deriveDiskKey(parseDiskSource(vm)!)).not.toBe(deriveDiskKey(parseDiskSource(disk)!));
+    const config = parseProtectionConfig(doc({ disks: [{ source: vm, policy: 'nightly', key: 'sql1' }] }), WHERE);
+    expect(config.disks[0]).toMatchObject({ key: 'sql1', policy: 'nightly', source: { kind: 'virtualMachine', vmName: 'sql1' } });
+  });
+
   test('derived keys: readable stem, 8 hex digits of the source; valid vault keys, whatever the source', () => {
     expect(deriveDiskKey(parseDiskSource(BLOB)!)).toBe('vhds-vm1-os-255d1310');
     expect(deriveDiskKey(parseDiskSource(DISK_ID)!)).toMatch(/^rg-prod-sql1-data-[0-9a-f]{8}$/);
@@ -168,7 +179,8 @@ describe('problems, each with its JSON path', () => {
     ['plain http to a remote host', doc({ disks: [{ source: 'http://acct.blob.core.windows.net/c01/b', policy: 'nightly' }] }), '$.disks[0].source', /https/],
     ['a URL without a blob', doc({ disks: [{ source: 'https://acct.blob.core.windows.net/vhds', policy: 'nightly' }] }), '$.disks[0].source', /not a page blob URL/],
     ['an emulator URL without the account', doc({ disks: [{ source: 'http://127.0.0.1:10000/vhds/os.vhd', policy: 'nightly' }] }), '$.disks[0].source', /not a page blob URL/],
-    ['a bad managed disk id', doc({ disks: [{ source: '/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/disks/d', policy: 'nightly' }] }), '$.disks[0].source', /not a managed disk resource id/],
+    ['a bad managed disk id', doc({ disks: [{ source: '/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/disks/d', policy: 'nightly' }] }), '$.disks[0].source', /not a managed disk or virtual machine resource id/],
+    ['a bad VM id', doc({ disks: [{ source: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/-vm', policy: 'nightly' }] }), '$.disks[0].source', /virtualMachines\/<vm name>/],
     ['an unknown policy', doc({ disks: [{ source: BLOB, policy: 'weekly' }] }), '$.disks[0].policy', /names policy 'weekly', which the config does not define \(policies: nightly\)/],
     ['an upper-case key', doc({ disks: [{ source: BLOB, policy: 'nightly', key: 'VM1' }] }), '$.disks[0].key', /lowercase letters/],
     ['an empty tag selector', doc({ tagSelector: { subscriptions: [] } }), '$.tagSelector.subscriptions', /at least one subscription/],

@@ -186,7 +186,8 @@ describe('the JSON Schema', () => {
     expect(at('policy', 'properties', 'schedule', 'pattern')).toBe(PROTECTION_CONFIG_PATTERNS.schedule);
     expect(at('disk', 'properties', 'source', 'anyOf', 0, 'pattern')).toBe(PROTECTION_CONFIG_PATTERNS.managedDiskId);
     expect(at('disk', 'properties', 'source', 'anyOf', 1, 'pattern')).toBe(PROTECTION_CONFIG_PATTERNS.pageBlobUrl);
-    expect(at('disk', 'properties', 'source', 'anyOf', 'length')).toBe(2);
+    expect(at('disk', 'properties', 'source', 'anyOf', 2, 'pattern')).toBe(PROTECTION_CONFIG_PATTERNS.virtualMachineId);
+    expect(at('disk', 'properties', 'source', 'anyOf', 'length')).toBe(3);
     expect(at('disk', 'properties', 'source', 'maxLength')).toBe(MAX_SOURCE_LENGTH);
     expect(at('disk', 'properties', 'key', 'pattern')).toBe(PROTECTION_CONFIG_PATTERNS.diskKey);
     expect(at('tagSelector', 'properties', 'subscriptions', 'items', 'pattern')).toBe(PROTECTION_CONFIG_PATTERNS.subscriptionId);

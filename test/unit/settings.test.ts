@@ -15,6 +15,7 @@ import {
   type Settings,
 } from '../../src/config/settings';
 import { createStorageClients, identityCredential } from '../../src/config/storageClients';
+import { armCredential } from '../../src/config/armClients';
 import { expectDeltavaultError } from '../support/errors';
 
 const KEY = Buffer.alloc(64, 7).toString('base64');
@@ -258,6 +259,41 @@ describe('names, the config location and the restore allow-list', () => {
     expect(isRestoreAllowed(targets, { kind: 'managedDisk', subscriptionId: '0F8FAD5B-D9CB-469F-A165-70867728950E', resourceGroup: 'RG1' })).toBe(true);
     expect(isRestoreAllowed(targets, { kind: 'managedDisk', subscriptionId: '0f8fad5b-d9cb-469f-a165-70867728950e', resourceGroup: 'rg2' })).toBe(false);
     expect(isRestoreAllowed([], blob('restores', 'x.vhd'))).toBe(false);
+  });
+});
+
+describe('Azure Resource Manager', () => {
+  const CLIENT = '00000000-0000-0000-0000-0000000000aa';
+  test('defaults: management.azure.com with DefaultAzureCredential; an identity-based vault lends its identity', () => {
+    expect(loadSettings({ DELTAVAULT_VAULT: ACCOUNT }, { cwd: '/app' }).arm).toEqual({ endpoint: 'https://management.azure.com', credential: 'default' });
+    const withIdentity = loadSettings({ ...IDENTITY, DELTAVAULT_VAULT__credential: 'managedidentity', DELTAVAULT_VAULT__clientId: CLIENT }, { cwd: '/app' });
+    expect(withIdentity.arm).toEqual({ endpoint: 'https://management.azure.com', credential: 'managedidentity', clientId: CLIENT });
+    expect(armCredential(withIdentity.arm)).toBeInstanceOf(ManagedIdentityCredential);
+    expect(armCredential(loadSettings({ DELTAVAULT_VAULT: ACCOUNT }, { cwd: '/app' }).arm)).toBeInstanceOf(DefaultAzureCredential);
+  });
+
+  test('its own endpoint, credential and client id', () => {
+    const settings = loadSettings(
+      { DELTAVAULT_VAULT: ACCOUNT, DELTAVAULT_ARM__endpoint: 'https://management.usgovcloudapi.net/', DELTAVAULT_ARM__credential: 'ManagedIdentity', DELTAVAULT_ARM__clientId: CLIENT.toUpperCase() },
+      { cwd: '/app' },
+    );
+    expect(settings.arm).toEqual({ endpoint: 'https://management.usgovcloudapi.net', credential: 'managedidentity', clientId: CLIENT });
+  });
+
+  test('problems name the exact setting', () => {
+    const err = invalid({
+      DELTAVAULT_VAULT: ACCOUNT,
+      DELTAVAULT_ARM__endpoint: 'http://management.azure.com',
+      DELTAVAULT_ARM__credential: 'password',
+      DELTAVAULT_ARM__clientId: 'me',
+      DELTAVAULT_ARM__tenant: 'x',
+    });
+    expect(problemsOf(err).map((p) => p.setting).sort()).toEqual([
+      'DELTAVAULT_ARM__clientId',
+      'DELTAVAULT_ARM__credential',
+      'DELTAVAULT_ARM__endpoint',
+      'DELTAVAULT_ARM__tenant',
+    ]);
   });
 });
 
