@@ -105,7 +105,11 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       DELTAVAULT_RESTORE_TARGETS: restoreTargets
       DELTAVAULT_CONFIG: protectionConfig
 
-      // Azure Resource Manager (managed disks): DefaultAzureCredential picks the user-assigned identity.
+      // Azure Resource Manager (managed disks, VMs, restores to managed disks): the same user-assigned
+      // identity (src/config/settings.ts DELTAVAULT_ARM__*). AZURE_CLIENT_ID lets DefaultAzureCredential
+      // pick it too, for any client built without these settings.
+      DELTAVAULT_ARM__credential: 'managedidentity'
+      DELTAVAULT_ARM__clientId: identityClientId
       AZURE_CLIENT_ID: identityClientId
 
       // Telemetry with an Entra token (the component has local auth disabled).

@@ -173,6 +173,7 @@ function requiredSettings(): string[] {
   const out: string[] = [];
   for (const name of Object.values(SETTINGS)) {
     if (name === SETTINGS.vault) out.push(...REQUIRED_IDENTITY_PARTS.map((p) => `${name}__${p}`), `${name}__credential`, `${name}__clientId`);
+    else if (name === SETTINGS.arm) out.push(`${name}__credential`, `${name}__clientId`);
     else if (name === SETTINGS.hostStorage) out.push(...['blobServiceUri', 'queueServiceUri', 'tableServiceUri', 'credential', 'clientId'].map((p) => `${name}__${p}`));
     else out.push(name);
   }
@@ -192,7 +193,7 @@ describe('app settings', () => {
   });
 
   test('every connection is identity-based: the user-assigned identity, never a connection string', () => {
-    for (const prefix of [SETTINGS.vault, SETTINGS.hostStorage]) {
+    for (const prefix of [SETTINGS.vault, SETTINGS.arm, SETTINGS.hostStorage]) {
       expect(appSettings).not.toHaveProperty(prefix);
       expect(appSettings[`${prefix}__credential`]).toBe('managedidentity');
       expect(appSettings[`${prefix}__clientId`]).toBe(CLIENT_ID);
