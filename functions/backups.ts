@@ -25,6 +25,10 @@ import { diskBackupOrchestrator } from '../src/workflows/diskBackupOrchestrator'
 import { backupRequestSchema } from '../src/workflows/inputs';
 import { ACTIVITIES, ORCHESTRATORS } from '../src/workflows/names';
 import { policyBackupOrchestrator } from '../src/workflows/policyBackupOrchestrator';
+import { vmBackupOrchestrator } from '../src/workflows/vmBackupOrchestrator';
+import { appArmAccess } from '../src/config/armClients';
+import type { ProtectionConfig } from '../src/config/protectionConfig';
+import { resolveTagSelector } from '../src/inventory/tagSelection';
 import { startDiskBackup, startPolicyBackup } from '../src/workflows/starters';
 
 export const FUNCTION_NAMES = {
@@ -45,6 +49,7 @@ const config = () => appProtectionConfig(settings, loadedConfig);
 
 df.app.orchestration(ORCHESTRATORS.diskBackup, diskBackupOrchestrator);
 df.app.orchestration(ORCHESTRATORS.policyBackup, policyBackupOrchestrator);
+df.app.orchestration(ORCHESTRATORS.vmBackup, vmBackupOrchestrator);
 
 const activities = backupActivities({
   settings,
@@ -79,6 +84,14 @@ async function demoChanges(context: InvocationContext): Promise<void> {
   context.log(`demo: wrote ${changes.bytesWritten} bytes and cleared ${changes.bytesCleared} bytes on the demo disk`);
 }
 
+/** The disks and VMs the config's tag selector finds now (none without a selector); what it skips is logged. */
+async function tagSelected(current: ProtectionConfig, context: InvocationContext) {
+  if (!current.tagSelector) return [];
+  const selection = await resolveTagSelector(appArmAccess(), current);
+  for (const ignored of selection.ignored) context.warn(`tag selector: ${ignored.id} is not protected: ${ignored.reason}`);
+  return selection.selected;
+}
+
 // ---- timers: one per policy
 
 for (const policy of loadedConfig.policies) {
@@ -90,7 +103,7 @@ for (const policy of loadedConfig.policies) {
     handler: async (_timer, client, context) => {
       const current = await config();
       if (demo && policy.name === DEMO.policy) await demoChanges(context);
-      const outcome = await startPolicyBackup(client, clients.eventsQueue, current, policy, 'schedule');
+      const outcome = await startPolicyBackup(client, clients.eventsQueue, current, policy, 'schedule', new Date(), await tagSelected(current, context));
       context.log(
         `policy '${policy.name}': started ${outcome.instanceId} for ${outcome.disks.length} disk(s)` +
           (outcome.skipped.length > 0 ? `; skipped (still running): ${outcome.skipped.join(', ')}` : ''),
@@ -126,7 +139,7 @@ df.app.client.http(FUNCTION_NAMES.startBackup, {
       }
       const policy = findPolicy(current, parsed.data.policy);
       if (!policy) throw errors.notFound('policy', parsed.data.policy);
-      const outcome = await startPolicyBackup(client, clients.eventsQueue, current, policy, 'http');
+      const outcome = await startPolicyBackup(client, clients.eventsQueue, current, policy, 'http', new Date(), await tagSelected(current, context));
       context.log(`policy '${policy.name}': started ${outcome.instanceId}`);
       return client.createCheckStatusResponse(request, outcome.instanceId);
     }),

@@ -20,6 +20,11 @@ import { emitEvent } from '../events/eventEmitter';
 import { evaluateRetention, type RetentionPolicy } from '../retention/retentionPolicy';
 import { VaultDisk } from '../vault/vaultDisk';
 import { findDisk } from './appConfig';
+import type { ArmAccess } from '../azure/armAccess';
+import { appArmAccess } from '../config/armClients';
+import { VM_POINT_VERSION, pruneVmRecoveryPoints, vmRecoveryPointId, writeVmRecoveryPoint } from '../catalog/vmRecoveryPoints';
+import { vmDisks, type VmDisks } from '../inventory/vmDisks';
+import { deriveDiskKey, parseDiskSource, type ProtectedDisk } from '../config/protectionConfig';
 import { diskSourceFor } from './diskSources';
 import type { Trigger } from './inputs';
 
@@ -30,13 +35,17 @@ export interface ActivityDeps {
   blobService: BlobServiceClient;
   vaultContainer: ContainerClient;
   eventsQueue: QueueClient;
+  /** How ARM is reached (managed disks, VMs); default: the app's settings. */
+  arm?: () => ArmAccess;
   /** Builds a disk's source (default: diskSourceFor). */
-  sourceFor?: (diskKey: string) => Promise<DiskSource>;
+  sourceFor?: (diskKey: string, sourceId?: string) => Promise<DiskSource>;
 }
 
 export interface JobRef {
   diskKey: string;
   jobId: string;
+  /** The managed disk, for a disk the config does not list by key (a VM's, a tag-selected one). */
+  sourceId?: string;
 }
 
 export interface StartedInput extends JobRef {
@@ -56,6 +65,8 @@ export interface PlanOutput {
   chunkIndexes: number[];
   bytesChanged: number;
   bytesCleared: number;
+  /** Chunks that may be copied at once (1 for a managed disk, whose snapshot has one read grant at a time). */
+  copyBatch?: number;
 }
 export interface CopyChunkInput extends JobRef {
   index: number;
@@ -90,13 +101,42 @@ export interface PruneOutput {
 export interface SucceededInput extends JobRef {
   recoveryPointId: string;
 }
+export interface VmDisksInput {
+  vmKey: string;
+  vmId: string;
+}
+export interface SealVmInput {
+  vmKey: string;
+  vmId: string;
+  location: string;
+  jobId: string;
+  /** ISO time the VM backup started. */
+  takenAt: string;
+  disks: { role: 'os' | 'data'; lun?: number; diskId: string; diskKey: string; recoveryPointId: string }[];
+}
+export interface SealVmOutput {
+  vmRecoveryPointId: string;
+  pruned: string[];
+}
 export interface AbandonInput extends JobRef {
   error: { code: string; message: string };
   /** The recovery point was sealed before the failure (prune or the last event failed): nothing to abandon. */
   sealed: boolean;
 }
 
+/**
+ * A managed disk the config does not list by key, from the id its workflow carries; the key must
+ * be the one the id derives (so an input cannot point a disk's chain at another disk).
+ */
+export function managedDiskByKey(diskKey: string, sourceId: string): ProtectedDisk {
+  const source = parseDiskSource(sourceId);
+  if (source?.kind !== 'managedDisk') throw errors.invalidArgument(`disk '${diskKey}'`, 'its source is not a managed disk resource id');
+  if (deriveDiskKey(source) !== diskKey) throw errors.invalidArgument(`disk '${diskKey}'`, `is not the key of managed disk ${sourceId}`);
+  return { key: diskKey, source, policy: '' };
+}
+
 export function backupActivities(deps: ActivityDeps) {
+  const armOf = (): ArmAccess => (deps.arm ? deps.arm() : appArmAccess());
   const vaultOf = (diskKey: string): VaultDisk => new VaultDisk(deps.vaultContainer, diskKey);
   // The vault container is made on the first plan (a fresh account, such as the demo's, has none).
   let vaultReady: Promise<void> | undefined;
@@ -110,10 +150,11 @@ export function backupActivities(deps: ActivityDeps) {
     );
     return vaultReady;
   };
-  const sourceOf = async (diskKey: string): Promise<DiskSource> => {
-    if (deps.sourceFor) return deps.sourceFor(diskKey);
-    const disk = findDisk(await deps.config(), diskKey);
-    if (!disk) throw errors.notFound('protected disk', diskKey);
+  const sourceOf = async (ref: Pick<JobRef, 'diskKey' | 'sourceId'>): Promise<DiskSource> => {
+    if (deps.sourceFor) return deps.sourceFor(ref.diskKey, ref.sourceId);
+    const listed = findDisk(await deps.config(), ref.diskKey);
+    const disk = listed?.key === ref.diskKey && listed.source.kind !== 'virtualMachine' ? listed : ref.sourceId ? managedDiskByKey(ref.diskKey, ref.sourceId) : undefined;
+    if (!disk) throw errors.notFound('protected disk', ref.diskKey);
     return diskSourceFor(disk, deps.settings, deps.blobService);
   };
   const emit = async <T extends EventType>(type: T, data: EventDataInput<T>, step?: string): Promise<void> => {
@@ -127,14 +168,14 @@ export function backupActivities(deps: ActivityDeps) {
     },
 
     async snapshot(input: SnapshotInput): Promise<SnapshotOutput> {
-      const source = await sourceOf(input.diskKey);
+      const source = await sourceOf(input);
       const snapshot = await source.createSnapshot(input.jobId);
       await emit(EVENT_TYPES.snapshotCreated, { jobId: input.jobId, diskKey: input.diskKey, snapshotId: snapshot.id });
       return { snapshotId: snapshot.id, sizeBytes: snapshot.sizeBytes };
     },
 
     async plan(input: PlanInput): Promise<PlanOutput> {
-      const source = await sourceOf(input.diskKey);
+      const source = await sourceOf(input);
       const snapshot = await source.getSnapshot(input.snapshotId);
       await ensureVault();
       const plan = await planBackup(source, vaultOf(input.diskKey), input.jobId, snapshot);
@@ -143,11 +184,12 @@ export function backupActivities(deps: ActivityDeps) {
         chunkIndexes: plan.chunks.map((c) => c.index),
         bytesChanged: plan.bytes.changed,
         bytesCleared: plan.bytes.cleared,
+        ...(source.kind === 'managedDisk' ? { copyBatch: 1 } : {}),
       };
     },
 
     async copyChunk(input: CopyChunkInput): Promise<CopyChunkOutput> {
-      const source = await sourceOf(input.diskKey);
+      const source = await sourceOf(input);
       const r = await copyChunk(source, vaultOf(input.diskKey), input.jobId, input.index);
       return { index: r.index, bytesRead: r.bytesRead, bytesWritten: r.bytesWritten, bytesCleared: r.bytesCleared };
     },
@@ -183,7 +225,7 @@ export function backupActivities(deps: ActivityDeps) {
       );
       let snapshotsDeleted = 0;
       if (keepSnapshots.size > 0) {
-        const source = await sourceOf(input.diskKey);
+        const source = await sourceOf(input);
         for (const snapshot of await source.listSnapshots()) {
           if (keepSnapshots.has(snapshot.id) || snapshot.jobId === input.jobId) continue;
           await source.deleteSnapshot(snapshot.id);
@@ -193,6 +235,29 @@ export function backupActivities(deps: ActivityDeps) {
       const deleted = decision.delete.map((p) => p.id);
       await emit(EVENT_TYPES.pruneCompleted, { jobId: input.jobId, diskKey: input.diskKey, deleted, kept: decision.keep.length });
       return { deleted, kept: decision.keep.length, snapshotsDeleted };
+    },
+
+    /** A VM's disks now (ARM), each with the key its chain lives under. */
+    async vmDisks(input: VmDisksInput): Promise<VmDisks> {
+      const source = parseDiskSource(input.vmId);
+      if (source?.kind !== 'virtualMachine') throw errors.invalidArgument(`VM '${input.vmKey}'`, 'its id is not a virtual machine resource id');
+      return vmDisks(armOf(), source);
+    },
+
+    /** Groups the VM's disk points under one VM point, then drops VM points whose disk points retention removed. */
+    async sealVm(input: SealVmInput): Promise<SealVmOutput> {
+      const id = vmRecoveryPointId(input.vmKey, new Date(input.takenAt));
+      await writeVmRecoveryPoint(deps.vaultContainer, {
+        version: VM_POINT_VERSION,
+        id,
+        vmKey: input.vmKey,
+        vmId: input.vmId,
+        location: input.location,
+        takenAt: input.takenAt,
+        jobId: input.jobId,
+        disks: input.disks,
+      });
+      return { vmRecoveryPointId: id, pruned: await pruneVmRecoveryPoints(deps.vaultContainer, input.vmKey) };
     },
 
     async emitSucceeded(input: SucceededInput): Promise<null> {

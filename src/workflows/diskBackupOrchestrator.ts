@@ -84,6 +84,8 @@ export const diskBackupOrchestrator: OrchestrationHandler = function* (context: 
   const startedAt = context.df.currentUtcDateTime;
   const jobId = input.jobId ?? jobIdFor(context.df.instanceId, startedAt);
   const { diskKey } = input;
+  // Every activity gets the disk key and, for a disk the config does not list, its managed disk id.
+  const ref = { diskKey, jobId, ...(input.sourceId ? { sourceId: input.sourceId } : {}) };
   const progress: DiskBackupProgress = { step: 'starting', jobId, chunksDone: 0, chunksTotal: 0 };
   const report = (step: DiskBackupProgress['step']): void => {
     progress.step = step;
@@ -92,28 +94,32 @@ export const diskBackupOrchestrator: OrchestrationHandler = function* (context: 
   let sealed = false;
   try {
     report('starting');
-    yield context.df.callActivityWithRetry(ACTIVITIES.emitStarted, RETRIES.event(), {
-      diskKey,
-      jobId,
-      policy: input.policy.name,
-      trigger: input.trigger,
-    });
-
-    report('snapshot');
-    const snapshot = (yield context.df.callActivityWithRetry(ACTIVITIES.snapshot, RETRIES.metadata(), { diskKey, jobId })) as SnapshotOutput;
+    let snapshot: SnapshotOutput;
+    if (input.prepared) {
+      snapshot = input.prepared; // a VM backup emitted backup.started and snapshotted all its disks together
+    } else {
+      yield context.df.callActivityWithRetry(ACTIVITIES.emitStarted, RETRIES.event(), {
+        ...ref,
+        policy: input.policy.name,
+        trigger: input.trigger,
+      });
+      report('snapshot');
+      snapshot = (yield context.df.callActivityWithRetry(ACTIVITIES.snapshot, RETRIES.metadata(), ref)) as SnapshotOutput;
+    }
 
     report('plan');
     const plan = (yield context.df.callActivityWithRetry(ACTIVITIES.plan, RETRIES.metadata(), {
-      diskKey,
-      jobId,
+      ...ref,
       snapshotId: snapshot.snapshotId,
     })) as PlanOutput;
 
     progress.chunksTotal = plan.chunkIndexes.length;
     report('copy');
-    for (let i = 0; i < plan.chunkIndexes.length; i += COPY_BATCH) {
-      const batch = plan.chunkIndexes.slice(i, i + COPY_BATCH).map((index) => {
-        const chunk: CopyChunkInput = { diskKey, jobId, index };
+    // A managed disk's chunks go one at a time: each holds the snapshot's one read grant.
+    const batchSize = Math.max(1, Math.min(COPY_BATCH, plan.copyBatch ?? COPY_BATCH));
+    for (let i = 0; i < plan.chunkIndexes.length; i += batchSize) {
+      const batch = plan.chunkIndexes.slice(i, i + batchSize).map((index) => {
+        const chunk: CopyChunkInput = { ...ref, index };
         return context.df.callActivityWithRetry(ACTIVITIES.copyChunk, RETRIES.copy(), chunk);
       });
       const done = (yield context.df.Task.all(batch)) as CopyChunkOutput[];
@@ -123,23 +129,20 @@ export const diskBackupOrchestrator: OrchestrationHandler = function* (context: 
 
     report('seal');
     const point = (yield context.df.callActivityWithRetry(ACTIVITIES.seal, RETRIES.metadata(), {
-      diskKey,
-      jobId,
+      ...ref,
       startedAt: startedAt.toISOString(),
     })) as SealOutput;
     sealed = true;
 
     report('prune');
     const pruned = (yield context.df.callActivityWithRetry(ACTIVITIES.prune, RETRIES.metadata(), {
-      diskKey,
-      jobId,
+      ...ref,
       retention: input.policy.retention,
       now: context.df.currentUtcDateTime.toISOString(),
     })) as PruneOutput;
 
     yield context.df.callActivityWithRetry(ACTIVITIES.emitSucceeded, RETRIES.event(), {
-      diskKey,
-      jobId,
+      ...ref,
       recoveryPointId: point.recoveryPointId,
     });
     report('succeeded');
@@ -156,7 +159,7 @@ export const diskBackupOrchestrator: OrchestrationHandler = function* (context: 
     return result;
   } catch (e) {
     report('failed');
-    yield context.df.callActivityWithRetry(ACTIVITIES.abandon, RETRIES.metadata(), { diskKey, jobId, sealed, error: errorOf(e) });
+    yield context.df.callActivityWithRetry(ACTIVITIES.abandon, RETRIES.metadata(), { ...ref, sealed, error: errorOf(e) });
     throw e;
   }
 };

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { diskKeySchema, jobIdSchema } from '../vault/idSchemas';
 import { errors } from '../errors';
 import { retentionPolicySchema } from '../retention/retentionPolicy';
+import { PROTECTION_CONFIG_PATTERNS } from '../config/protectionConfig';
 
 export const TRIGGERS = ['schedule', 'http'] as const;
 export type Trigger = (typeof TRIGGERS)[number];
@@ -20,11 +21,19 @@ export const workflowPolicySchema = z.object({
 });
 export type WorkflowPolicy = z.output<typeof workflowPolicySchema>;
 
+/** A managed disk's resource id, for disks the config does not list by key (a VM's, tag-selected ones). */
+export const managedDiskIdSchema = z.string().regex(new RegExp(PROTECTION_CONFIG_PATTERNS.managedDiskId, 'u'), { error: 'must be a managed disk resource id' });
+export const virtualMachineIdSchema = z.string().regex(new RegExp(PROTECTION_CONFIG_PATTERNS.virtualMachineId, 'u'), { error: 'must be a virtual machine resource id' });
+
 export const diskBackupInputSchema = z.object({
   diskKey,
   jobId: jobId.optional(),
   trigger: z.enum(TRIGGERS),
   policy: workflowPolicySchema,
+  /** The managed disk, when the config does not list this disk key itself. */
+  sourceId: managedDiskIdSchema.optional(),
+  /** Set by a VM backup, which emitted backup.started and took the snapshot (all of the VM's disks together). */
+  prepared: z.object({ snapshotId: z.string().min(1).max(1024), sizeBytes: z.number().int().nonnegative() }).optional(),
 });
 export type DiskBackupInput = z.output<typeof diskBackupInputSchema>;
 
@@ -33,7 +42,26 @@ export const policyBackupInputSchema = z.object({
   trigger: z.enum(TRIGGERS),
   /** The policy's disks to back up (the starter leaves out busy ones); default: none. */
   disks: z.array(diskKey).max(1000),
+  /** Managed disks the config does not list by key (tag-selected), with their ids. */
+  managedDisks: z.array(z.object({ key: diskKey, id: managedDiskIdSchema })).max(1000).optional(),
+  /** Virtual machines (listed or tag-selected), each backed up whole. */
+  vms: z.array(z.object({ key: diskKey, id: virtualMachineIdSchema })).max(1000).optional(),
 });
+
+export const vmBackupInputSchema = z.object({
+  vmKey: diskKey,
+  vmId: virtualMachineIdSchema,
+  trigger: z.enum(TRIGGERS),
+  policy: workflowPolicySchema,
+});
+export type VmBackupInput = z.output<typeof vmBackupInputSchema>;
+
+/** The VM orchestration's input, or INVALID_ARGUMENT naming every bad field. */
+export function parseVmBackupInput(value: unknown): VmBackupInput {
+  const parsed = vmBackupInputSchema.safeParse(value);
+  if (!parsed.success) throw errors.invalidArgument('VM backup input', describe(parsed.error));
+  return parsed.data;
+}
 export type PolicyBackupInput = z.output<typeof policyBackupInputSchema>;
 
 function describe(error: z.ZodError): string {

@@ -11,6 +11,7 @@ import { assertDiskKey } from '../vault/vaultLayout';
 export const ORCHESTRATORS = {
   diskBackup: 'diskBackupOrchestrator',
   policyBackup: 'policyBackupOrchestrator',
+  vmBackup: 'vmBackupOrchestrator',
 } as const;
 
 export const ACTIVITIES = {
@@ -22,15 +23,24 @@ export const ACTIVITIES = {
   prune: 'backupPrune',
   emitSucceeded: 'backupEmitSucceeded',
   abandon: 'backupAbandon',
+  vmDisks: 'backupVmDisks',
+  sealVm: 'backupSealVm',
 } as const;
 
 export const DISK_INSTANCE_PREFIX = 'backup-';
+export const VM_INSTANCE_PREFIX = 'vmbackup-';
 export const POLICY_INSTANCE_PREFIX = 'policy-';
 
 /** The one orchestration instance id of a disk's backups. */
 export function diskInstanceId(diskKey: string): string {
   assertDiskKey(diskKey);
   return `${DISK_INSTANCE_PREFIX}${diskKey}`;
+}
+
+/** The one orchestration instance id of a VM's backups (its disks run under their own disk instance ids). */
+export function vmInstanceId(vmKey: string): string {
+  assertDiskKey(vmKey);
+  return `${VM_INSTANCE_PREFIX}${vmKey}`;
 }
 
 /** `20240305T070809010Z`: a UTC time as it appears in job ids (letters and digits only). */

@@ -10,8 +10,8 @@ import type { DurableClient } from 'durable-functions';
 import type { ProtectedDisk, ProtectionConfig, ProtectionPolicy } from '../config/protectionConfig';
 import { emitSkipped } from './activities';
 import { disksOfPolicy } from './appConfig';
-import type { DiskBackupInput, PolicyBackupInput, Trigger } from './inputs';
-import { ORCHESTRATORS, compactTime, diskInstanceId, policyInstanceId } from './names';
+import type { DiskBackupInput, PolicyBackupInput, Trigger, VmBackupInput } from './inputs';
+import { ORCHESTRATORS, compactTime, diskInstanceId, policyInstanceId, vmInstanceId } from './names';
 
 /** Runtime statuses of an instance that still runs (or is about to). */
 export const ACTIVE_STATUSES: readonly string[] = ['Pending', 'Running', 'ContinuedAsNew'];
@@ -52,6 +52,7 @@ export async function startDiskBackup(
   trigger: Trigger,
   now: Date = new Date(),
 ): Promise<StartOutcome> {
+  if (disk.source.kind === 'virtualMachine') return startVmBackup(client, eventsQueue, disk, policy, trigger, now);
   const instanceId = diskInstanceId(disk.key);
   const skip = async (reason: string): Promise<StartOutcome> => {
     await emitSkipped(eventsQueue, disk.key, skippedJobId(instanceId, now), reason);
@@ -59,11 +60,44 @@ export async function startDiskBackup(
   };
   const status = await runtimeStatusOf(client, instanceId);
   if (isActiveStatus(status)) return skip(`the previous backup of disk '${disk.key}' (instance ${instanceId}) is still ${status?.toLowerCase()}`);
-  const input: DiskBackupInput = { diskKey: disk.key, trigger, policy: { name: policy.name, retention: policy.retention } };
+  const input: DiskBackupInput = {
+    diskKey: disk.key,
+    trigger,
+    policy: { name: policy.name, retention: policy.retention },
+    // For a disk the config lists by key the activities find it there; a tag-selected one by its id.
+    ...(disk.source.kind === 'managedDisk' ? { sourceId: disk.source.id } : {}),
+  };
   try {
     await client.startNew(ORCHESTRATORS.diskBackup, { instanceId, input });
   } catch (e) {
     if (looksLikeConflict(e)) return skip(`another backup of disk '${disk.key}' (instance ${instanceId}) started first`);
+    throw e;
+  }
+  return { instanceId, started: true };
+}
+
+/** Starts a whole-VM backup (`vmbackup-<vmKey>`), skipped like a disk's while the previous one runs. */
+export async function startVmBackup(
+  client: DurableClient,
+  eventsQueue: QueueClient,
+  vm: ProtectedDisk,
+  policy: ProtectionPolicy,
+  trigger: Trigger,
+  now: Date = new Date(),
+): Promise<StartOutcome> {
+  if (vm.source.kind !== 'virtualMachine') throw new TypeError('startVmBackup: not a virtual machine');
+  const instanceId = vmInstanceId(vm.key);
+  const skip = async (reason: string): Promise<StartOutcome> => {
+    await emitSkipped(eventsQueue, vm.key, skippedJobId(instanceId, now), reason);
+    return { instanceId, started: false };
+  };
+  const status = await runtimeStatusOf(client, instanceId);
+  if (isActiveStatus(status)) return skip(`the previous backup of virtual machine '${vm.key}' (instance ${instanceId}) is still ${status?.toLowerCase()}`);
+  const input: VmBackupInput = { vmKey: vm.key, vmId: vm.source.id, trigger, policy: { name: policy.name, retention: policy.retention } };
+  try {
+    await client.startNew(ORCHESTRATORS.vmBackup, { instanceId, input });
+  } catch (e) {
+    if (looksLikeConflict(e)) return skip(`another backup of virtual machine '${vm.key}' (instance ${instanceId}) started first`);
     throw e;
   }
   return { instanceId, started: true };
@@ -82,21 +116,38 @@ export async function startPolicyBackup(
   policy: ProtectionPolicy,
   trigger: Trigger,
   now: Date = new Date(),
+  /** Disks and VMs the tag selector found (resolveTagSelector), protected like listed ones. */
+  selected?: readonly ProtectedDisk[],
 ): Promise<PolicyStartOutcome> {
   const disks: string[] = [];
+  const managedDisks: { key: string; id: string }[] = [];
+  const vms: { key: string; id: string }[] = [];
   const skipped: string[] = [];
-  for (const disk of disksOfPolicy(config, policy.name)) {
-    const instanceId = diskInstanceId(disk.key);
+  const members = [...disksOfPolicy(config, policy.name), ...(selected ?? []).filter((d) => d.policy === policy.name)];
+  for (const disk of members) {
+    const isVm = disk.source.kind === 'virtualMachine';
+    const instanceId = isVm ? vmInstanceId(disk.key) : diskInstanceId(disk.key);
     const status = await runtimeStatusOf(client, instanceId);
     if (isActiveStatus(status)) {
-      await emitSkipped(eventsQueue, disk.key, skippedJobId(instanceId, now), `the previous backup of disk '${disk.key}' (instance ${instanceId}) is still ${status?.toLowerCase()}`);
+      const what = isVm ? 'virtual machine' : 'disk';
+      await emitSkipped(eventsQueue, disk.key, skippedJobId(instanceId, now), `the previous backup of ${what} '${disk.key}' (instance ${instanceId}) is still ${status?.toLowerCase()}`);
       skipped.push(disk.key);
+    } else if (disk.source.kind === 'virtualMachine') {
+      vms.push({ key: disk.key, id: disk.source.id });
+    } else if (disk.source.kind === 'managedDisk' && !config.disks.some((d) => d.key === disk.key)) {
+      managedDisks.push({ key: disk.key, id: disk.source.id });
     } else {
       disks.push(disk.key);
     }
   }
   const instanceId = policyInstanceId(policy.name, now);
-  const input: PolicyBackupInput = { policy: { name: policy.name, retention: policy.retention }, trigger, disks };
+  const input: PolicyBackupInput = {
+    policy: { name: policy.name, retention: policy.retention },
+    trigger,
+    disks,
+    ...(managedDisks.length > 0 ? { managedDisks } : {}),
+    ...(vms.length > 0 ? { vms } : {}),
+  };
   await client.startNew(ORCHESTRATORS.policyBackup, { instanceId, input });
-  return { instanceId, disks, skipped };
+  return { instanceId, disks: [...disks, ...managedDisks.map((d) => d.key), ...vms.map((v) => v.key)], skipped };
 }

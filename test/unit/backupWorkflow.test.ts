@@ -19,6 +19,7 @@ import { diskBackupOrchestrator, errorOf, scaleRetryIntervalsForTests, COPY_BATC
 import { parseDiskBackupInput, parsePolicyBackupInput, backupRequestSchema } from '../../src/workflows/inputs';
 import { ACTIVITIES, ORCHESTRATORS, compactTime, diskInstanceId, jobIdFor, policyInstanceId } from '../../src/workflows/names';
 import { policyBackupOrchestrator } from '../../src/workflows/policyBackupOrchestrator';
+import { vmBackupOrchestrator } from '../../src/workflows/vmBackupOrchestrator';
 import { isActiveStatus, skippedJobId } from '../../src/workflows/starters';
 import { assertJobId } from '../../src/vault/vaultLayout';
 import { newEngine, outputOf, startAndWait, TestHost } from './durableHarness';
@@ -115,6 +116,20 @@ fake(ACTIVITIES.emitSucceeded, () => null);
 fake(ACTIVITIES.abandon, () => null);
 df.app.orchestration(ORCHESTRATORS.diskBackup, diskBackupOrchestrator);
 df.app.orchestration(ORCHESTRATORS.policyBackup, policyBackupOrchestrator);
+df.app.orchestration(ORCHESTRATORS.vmBackup, vmBackupOrchestrator);
+const SUB = '00000000-0000-0000-0000-000000000001';
+const diskId = (name: string): string => `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/${name}`;
+const vmId = (name: string): string => `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/${name}`;
+fake(ACTIVITIES.vmDisks, (i) => ({
+  vmId: i.vmId,
+  location: 'westeurope',
+  disks: [
+    { role: 'os', diskId: diskId(`${String(i.vmKey)}-os`), diskKey: `${String(i.vmKey)}-os` },
+    { role: 'data', lun: 0, diskId: diskId(`${String(i.vmKey)}-d0`), diskKey: `${String(i.vmKey)}-d0` },
+    { role: 'data', lun: 3, diskId: diskId(`${String(i.vmKey)}-d3`), diskKey: `${String(i.vmKey)}-d3` },
+  ],
+}));
+fake(ACTIVITIES.sealVm, (i) => ({ vmRecoveryPointId: `${String(i.vmKey)}.20240305T070809010Z`, pruned: [] }));
 
 let host: TestHost;
 let engine: DurableEngine;
@@ -252,4 +267,53 @@ test('no config with a real vault account: SETTINGS_INVALID at load (the demo ru
     DELTAVAULT_VAULT__queueServiceUri: 'https://acct.queue.core.windows.net',
   });
   expect(() => configAtLoad(settings)).toThrow(expect.objectContaining({ code: 'SETTINGS_INVALID' }));
+});
+
+describe('the VM orchestration', () => {
+  test('every disk is snapshotted before any is copied; each disk runs its own backup; one VM point groups them', async () => {
+    chunkCount = 2;
+    const record = await startAndWait(engine, ORCHESTRATORS.vmBackup, { vmKey: 'web', vmId: vmId('web'), trigger: 'schedule', policy: POLICY }, 'vmbackup-web');
+    expect(record.runtimeStatus).toBe('Completed');
+    const names = calls.map((c) => c.name);
+    const lastSnapshot = names.lastIndexOf(ACTIVITIES.snapshot);
+    const firstPlan = names.indexOf(ACTIVITIES.plan);
+    expect(names.filter((n) => n === ACTIVITIES.snapshot)).toHaveLength(3);
+    expect(lastSnapshot).toBeLessThan(firstPlan);
+    expect(names.filter((n) => n === ACTIVITIES.emitStarted)).toHaveLength(3);
+    expect(names.indexOf(ACTIVITIES.emitStarted)).toBeLessThan(names.indexOf(ACTIVITIES.snapshot));
+    // The disk orchestrations did not start or snapshot again.
+    expect(names.filter((n) => n === ACTIVITIES.plan)).toHaveLength(3);
+    const plans = calls.filter((c) => c.name === ACTIVITIES.plan).map((c) => c.input);
+    expect(plans.map((p) => p.sourceId).sort()).toEqual([diskId('web-d0'), diskId('web-d3'), diskId('web-os')]);
+    expect(new Set(calls.filter((c) => c.name === ACTIVITIES.snapshot).map((c) => String(c.input.jobId).slice(-19))).size).toBe(1);
+    const seal = calls.find((c) => c.name === ACTIVITIES.sealVm)?.input as { disks: { diskKey: string; recoveryPointId: string; role: string; lun?: number }[]; takenAt: string };
+    expect(seal.disks).toEqual([
+      { role: 'os', diskId: diskId('web-os'), diskKey: 'web-os', recoveryPointId: 'web-os.20240305T070809010Z' },
+      { role: 'data', lun: 0, diskId: diskId('web-d0'), diskKey: 'web-d0', recoveryPointId: 'web-d0.20240305T070809010Z' },
+      { role: 'data', lun: 3, diskId: diskId('web-d3'), diskKey: 'web-d3', recoveryPointId: 'web-d3.20240305T070809010Z' },
+    ]);
+    expect(outputOf(record)).toMatchObject({ vmKey: 'web', vmRecoveryPointId: 'web.20240305T070809010Z' });
+  });
+
+  test('a failed snapshot ends every disk job (backup.failed) and the VM gets no point', async () => {
+    failStep = ACTIVITIES.snapshot;
+    const record = await startAndWait(engine, ORCHESTRATORS.vmBackup, { vmKey: 'db', vmId: vmId('db'), trigger: 'http', policy: POLICY }, 'vmbackup-db');
+    expect(record.runtimeStatus).toBe('Failed');
+    expect(calls.filter((c) => c.name === ACTIVITIES.abandon).map((c) => c.input.diskKey).sort()).toEqual(['db-d0', 'db-d3', 'db-os']);
+    expect(calls.some((c) => c.name === ACTIVITIES.plan || c.name === ACTIVITIES.sealVm)).toBe(false);
+  });
+
+  test('a policy run starts its VMs and tag-selected managed disks too', async () => {
+    chunkCount = 1;
+    const record = await startAndWait(
+      engine,
+      ORCHESTRATORS.policyBackup,
+      { policy: POLICY, trigger: 'schedule', disks: ['p3'], managedDisks: [{ key: 'tagged-1', id: diskId('tagged') }], vms: [{ key: 'app', id: vmId('app') }] },
+      'policy-daily-2',
+    );
+    expect(record.runtimeStatus).toBe('Completed');
+    expect(outputOf(record)).toEqual({ policy: 'daily', disks: ['p3', 'tagged-1'], vms: ['app'] });
+    expect(calls.filter((c) => c.name === ACTIVITIES.sealVm)).toHaveLength(1);
+    expect(calls.find((c) => c.name === ACTIVITIES.plan && c.input.diskKey === 'tagged-1')?.input.sourceId).toBe(diskId('tagged'));
+  });
 });
