@@ -25,6 +25,12 @@ const READS_AHEAD = 8;
 
 export interface SealOptions {
   now?: Date;
+  /**
+   * The recovery point's time (its id and `createdAt`), when it is not the source snapshot's:
+   * a VM backup gives all of its disks' points the VM backup's time. The source snapshot's own
+   * time stays in `source.createdAt`. Must be the same on every retry of the seal.
+   */
+  pointAt?: Date;
 }
 
 const sealedSchema = z.object({ jobId: z.string(), recoveryPointId: z.string() }).strict();
@@ -38,7 +44,8 @@ export async function sealRecoveryPoint(vault: VaultDisk, jobId: string, options
   if (sealed) return summarize(await readRecoveryPoint(container, sealed.value.recoveryPointId));
   if (!planFound) throw errors.notFound('backup plan', `${diskKey}/${jobId}`);
   const plan = planFound.value;
-  const rpId = recoveryPointId(diskKey, new Date(plan.source.createdAt));
+  const pointAt = options.pointAt ?? new Date(plan.source.createdAt);
+  const rpId = recoveryPointId(diskKey, pointAt);
   const manifestName = vaultPaths.manifest(diskKey, rpId);
   const now = options.now ?? new Date();
   const lease = await holdLease(vault.base, diskKey, jobId);
@@ -82,7 +89,7 @@ export async function sealRecoveryPoint(vault: VaultDisk, jobId: string, options
         writeBlockHashes(container, vaultPaths.blockHashes(diskKey, rpId), plan.blockBytes, mergeHashes(vault, plan, oldHashes, firstOld, results)),
       ]);
       baseEtag = properties.etag;
-      manifest = await writeManifest(vault, plan, rpId, vaultSnapshot, results, written, now);
+      manifest = await writeManifest(vault, plan, rpId, pointAt, vaultSnapshot, results, written, now);
     }
     // The job's documents are known now (nothing writes them any more): list them meanwhile.
     jobDocuments = listJobDocuments(vault, jobId);
@@ -131,6 +138,7 @@ async function writeManifest(
   vault: VaultDisk,
   plan: Plan,
   rpId: string,
+  pointAt: Date,
   vaultSnapshot: string,
   results: readonly ChunkResult[],
   written: WrittenHashList,
@@ -153,7 +161,7 @@ async function writeManifest(
     },
     vault: { baseBlob: vaultPaths.base(diskKey), snapshot: vaultSnapshot },
     sizeBytes: plan.source.sizeBytes,
-    createdAt: plan.source.createdAt,
+    createdAt: pointAt.toISOString(),
     sealedAt: now.toISOString(),
     bytes: {
       allocated: plan.bytes.allocated,

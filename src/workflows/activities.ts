@@ -80,6 +80,8 @@ export interface CopyChunkOutput {
 export interface SealInput extends JobRef {
   /** ISO time the orchestration started (for durationMs). */
   startedAt: string;
+  /** ISO time of the recovery point when not its snapshot's (a VM backup's time, shared by its disks). */
+  pointAt?: string;
 }
 export interface SealOutput {
   recoveryPointId: string;
@@ -195,7 +197,7 @@ export function backupActivities(deps: ActivityDeps) {
     },
 
     async seal(input: SealInput): Promise<SealOutput> {
-      const point = await sealRecoveryPoint(vaultOf(input.diskKey), input.jobId);
+      const point = await sealRecoveryPoint(vaultOf(input.diskKey), input.jobId, input.pointAt ? { pointAt: new Date(input.pointAt) } : {});
       const started = Date.parse(input.startedAt);
       const sealed = Date.parse(point.sealedAt);
       const out: SealOutput = {

@@ -131,6 +131,7 @@ export const diskBackupOrchestrator: OrchestrationHandler = function* (context: 
     const point = (yield context.df.callActivityWithRetry(ACTIVITIES.seal, RETRIES.metadata(), {
       ...ref,
       startedAt: startedAt.toISOString(),
+      ...(input.pointAt ? { pointAt: input.pointAt } : {}),
     })) as SealOutput;
     sealed = true;
 

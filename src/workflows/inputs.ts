@@ -34,6 +34,8 @@ export const diskBackupInputSchema = z.object({
   sourceId: managedDiskIdSchema.optional(),
   /** Set by a VM backup, which emitted backup.started and took the snapshot (all of the VM's disks together). */
   prepared: z.object({ snapshotId: z.string().min(1).max(1024), sizeBytes: z.number().int().nonnegative() }).optional(),
+  /** The recovery point's time, when a VM backup gives all of its disks' points one (ISO). */
+  pointAt: z.iso.datetime({ offset: false }).optional(),
 });
 export type DiskBackupInput = z.output<typeof diskBackupInputSchema>;
 

@@ -4,7 +4,8 @@
  *   read the VM's disks (ARM) → backup.started for every disk → snapshot every disk, all at once,
  *   before any copy begins (so the disks' points are taken together) → each disk's own backup
  *   orchestration (instance `backup-<diskKey>`: plan, copy, seal, prune) with its snapshot
- *   already made → one VM recovery point that groups the disks' points under the VM backup's time.
+ *   already made and the VM backup's time as their points' time (so every disk point of one VM
+ *   backup has the same timestamp) → one VM recovery point that groups them.
  *
  * A disk whose snapshot or backup fails ends its own job with backup.failed (its abandon step);
  * the VM then gets no recovery point for this run, and every earlier one stays intact.
@@ -65,6 +66,7 @@ export const vmBackupOrchestrator: OrchestrationHandler = function* (context: Or
       trigger: input.trigger,
       policy: input.policy,
       prepared: snapshots[i] as SnapshotOutput,
+      pointAt: takenAt.toISOString(), // one time for all of the VM's points
     };
     return context.df.callSubOrchestrator(ORCHESTRATORS.diskBackup, child, diskInstanceId(d.diskKey));
   });

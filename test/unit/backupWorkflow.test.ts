@@ -293,6 +293,10 @@ describe('the VM orchestration', () => {
       { role: 'data', lun: 3, diskId: diskId('web-d3'), diskKey: 'web-d3', recoveryPointId: 'web-d3.20240305T070809010Z' },
     ]);
     expect(outputOf(record)).toMatchObject({ vmKey: 'web', vmRecoveryPointId: 'web.20240305T070809010Z' });
+    // Every disk point gets the VM backup's time.
+    const pointTimes = calls.filter((c) => c.name === ACTIVITIES.seal).map((c) => c.input.pointAt);
+    expect(pointTimes).toHaveLength(3);
+    expect(new Set(pointTimes)).toEqual(new Set([seal.takenAt]));
   });
 
   test('a failed snapshot ends every disk job (backup.failed) and the VM gets no point', async () => {
