@@ -10,13 +10,15 @@
  *
  * `lastJob` is the disk's newest backup job in the job history (the events consumer's table);
  * `lastRecoveryPoint` the newest point in the vault, whose `takenAt` (the source snapshot's
- * time) decides whether the RPO is met (src/retention/rpo.ts). Managed disks selected by tag
- * appear once they are resolved through Azure Resource Manager (not yet).
+ * time) decides whether the RPO is met (src/retention/rpo.ts). A virtual machine shows its
+ * newest VM point (sizes and changes summed over its disks) and the newest job of its disks.
+ * Tag-selected disks are not listed (resolving them takes ARM calls; GET /api/jobs shows them).
  */
 import type { HttpResponseInit } from '@azure/functions';
 import type { TableClient } from '@azure/data-tables';
 import type { ContainerClient } from '@azure/storage-blob';
-import { newestRecoveryPoint } from '../catalog/recoveryPoints';
+import { newestRecoveryPoint, readRecoveryPoint } from '../catalog/recoveryPoints';
+import { findVmRecoveryPoint, listVmRecoveryPoints } from '../catalog/vmRecoveryPoints';
 import type { ProtectedDisk, ProtectionConfig } from '../config/protectionConfig';
 import { errors, isDeltavaultError, storageCode } from '../errors';
 import { answerWithProblems, type ProblemContext } from '../http/problem';
@@ -24,7 +26,7 @@ import { lastJobPerDisk } from '../jobs/jobHistory';
 import type { JobRecord } from '../jobs/jobRecord';
 import { rpoStatus } from '../retention/rpo';
 import { forEachBounded } from '../util/boundedPool';
-import type { RecoveryPointSummary } from '../vault/manifest';
+import { summarize, type RecoveryPointSummary } from '../vault/manifest';
 import { VaultDisk } from '../vault/vaultDisk';
 
 export interface DiskStatus {
@@ -76,6 +78,13 @@ export function disksApi(deps: DisksApiDeps): DisksApi {
         const config = await deps.config();
         const at = now();
         const [lastJobs, newest] = await Promise.all([lastJobPerDisk(table(), { kind: 'backup' }), newestPoints(container(), config.disks)]);
+        // A VM's last job: the newest of its disks' jobs (the disks of its newest point).
+        for (const disk of config.disks.filter((d) => d.source.kind === 'virtualMachine')) {
+          const point = newest.get(disk.key);
+          const jobs = (point ? await vmDiskKeys(container(), point.id) : []).map((k) => lastJobs.get(k)).filter((j): j is JobRecord => j !== undefined);
+          const latest = jobs.sort((a, b) => (a.startedAt < b.startedAt ? 1 : -1))[0];
+          if (latest) lastJobs.set(disk.key, latest);
+        }
         const body: DiskStatus[] = config.disks.map((disk) => {
           const schedule = config.policies.find((p) => p.name === disk.policy)?.schedule;
           if (schedule === undefined) throw errors.configInvalid('the protection config', [{ path: `$.disks[?(@.key=='${disk.key}')].policy`, problem: 'names no policy' }]);
@@ -84,6 +93,10 @@ export function disksApi(deps: DisksApiDeps): DisksApi {
         return { status: 200, jsonBody: body };
       }),
   };
+}
+
+async function vmDiskKeys(container: ContainerClient, vmPointId: string): Promise<string[]> {
+  return ((await findVmRecoveryPoint(container, vmPointId))?.disks ?? []).map((d) => d.diskKey);
 }
 
 /** One disk's status (pure). */
@@ -119,12 +132,30 @@ export function diskStatus(disk: ProtectedDisk, schedule: string, job: JobRecord
   };
 }
 
+/** A VM's newest point as a summary of the fields GET /api/disks shows (its disks' totals). */
+async function newestVmPoint(container: ContainerClient, vmKey: string): Promise<RecoveryPointSummary | undefined> {
+  const [point] = await listVmRecoveryPoints(container, vmKey);
+  if (!point) return undefined;
+  const disks = await Promise.all(point.disks.map((d) => readRecoveryPoint(container, d.recoveryPointId).catch(() => undefined)));
+  const sum = (f: (m: NonNullable<(typeof disks)[number]>) => number): number => disks.reduce((n, m) => n + (m ? f(m) : 0), 0);
+  const first = disks.find((m) => m !== undefined);
+  if (!first) return undefined;
+  return {
+    ...summarize(first),
+    id: point.id,
+    source: { ...first.source, createdAt: point.takenAt },
+    mode: disks.every((m) => m?.mode === 'full') ? 'full' : 'incremental',
+    sizeBytes: sum((m) => m.sizeBytes),
+    bytes: { ...first.bytes, changed: sum((m) => m.bytes.changed) },
+  };
+}
+
 async function newestPoints(container: ContainerClient, disks: readonly ProtectedDisk[]): Promise<Map<string, RecoveryPointSummary>> {
   const found = new Map<string, RecoveryPointSummary>();
   await forEachBounded(disks, READ_CONCURRENCY, async (disk) => {
     let point: RecoveryPointSummary | undefined;
     try {
-      point = await newestRecoveryPoint(new VaultDisk(container, disk.key));
+      point = disk.source.kind === 'virtualMachine' ? await newestVmPoint(container, disk.key) : await newestRecoveryPoint(new VaultDisk(container, disk.key));
     } catch (e) {
       if (storageCode(e) === 'ContainerNotFound') return; // no backup has run yet
       if (isDeltavaultError(e)) throw e;
