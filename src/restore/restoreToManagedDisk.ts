@@ -150,6 +150,9 @@ function footerUniqueId(restoreId: string, rpId: string): Buffer {
  * upload size depends on them, so they are trusted only once checked.
  */
 async function checkedLastSector(container: ContainerClient, manifest: Manifest, snapshot: PageBlobClient): Promise<Buffer> {
+  if (manifest.sizeBytes < VHD_FOOTER_BYTES || manifest.sizeBytes % VHD_FOOTER_BYTES !== 0) {
+    throw errors.manifestInvalid(`recovery point ${manifest.id}`, `size ${manifest.sizeBytes} is not a positive multiple of 512`);
+  }
   const blockBytes = manifest.blocks.sizeBytes;
   const lastBlock = Math.floor((manifest.sizeBytes - 1) / blockBytes);
   let expected: Buffer | undefined;
