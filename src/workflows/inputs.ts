@@ -91,6 +91,9 @@ export const backupRequestSchema = z.union([
 ]);
 export type BackupRequest = z.output<typeof backupRequestSchema>;
 
+/** A managed disk name (ARM's rule); a VM restore appends `-os` / `-lun<N>` and must stay within 80. */
+const MANAGED_DISK_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$/;
+
 /** A restore target as `POST /api/restores` names it. */
 export const restoreTargetRequestSchema = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -100,11 +103,19 @@ export const restoreTargetRequestSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({
     kind: z.literal('managedDisk'),
-    resourceGroup: z.string().min(1).max(90),
-    name: z.string().min(1).max(80),
+    resourceGroup: z.string().regex(new RegExp(PROTECTION_CONFIG_PATTERNS.resourceGroup, 'u'), { error: 'must be a resource group name' }),
+    /** The new disk's name; for a VM point, the prefix of its disks' names (`<name>-os`, `<name>-lun<N>`). */
+    name: z.string().regex(MANAGED_DISK_NAME, { error: 'must be a managed disk name: 1-80 letters, digits, _ . - (not starting with _ . - or ending with . -)' }),
+    /** Default: the recovery point's source subscription. */
+    subscriptionId: z.string().regex(new RegExp(PROTECTION_CONFIG_PATTERNS.subscriptionId, 'u'), { error: 'must be a subscription id (a GUID)' }).optional(),
+    /** Default: the VM's region (VM points) or the source disk's, when it still exists. */
+    location: z.string().regex(/^[a-z0-9]{2,40}$/, { error: 'must be an Azure region name such as westeurope' }).optional(),
+    sku: z.enum(['Standard_LRS', 'Premium_LRS', 'StandardSSD_LRS', 'UltraSSD_LRS', 'Premium_ZRS', 'StandardSSD_ZRS', 'PremiumV2_LRS']).optional(),
+    zone: z.enum(['1', '2', '3']).optional(),
   }),
 ]);
 export type RestoreTargetRequest = z.output<typeof restoreTargetRequestSchema>;
+
 
 /** `POST /api/restores`. */
 export const restoreRequestSchema = z.strictObject({
@@ -113,11 +124,40 @@ export const restoreRequestSchema = z.strictObject({
 });
 export type RestoreRequest = z.output<typeof restoreRequestSchema>;
 
-/** The restore orchestration's input: a page-blob target in the vault account. */
+/** A resolved managed-disk target (subscription and location known). */
+export const managedDiskTargetSchema = z.object({
+  kind: z.literal('managedDisk'),
+  subscriptionId: z.string().min(1).max(64),
+  resourceGroup: z.string().min(1).max(90),
+  name: z.string().min(1).max(80),
+  location: z.string().min(1).max(64),
+  sku: z.string().max(32).optional(),
+  zone: z.string().max(4).optional(),
+});
+export type ManagedDiskTargetInput = z.output<typeof managedDiskTargetSchema>;
+
+/** The restore orchestration's input: a page-blob target in the vault account, or a new managed disk. */
 export const restoreInputSchema = z.object({
   recoveryPointId: z.string().min(1).max(256),
-  target: z.object({ kind: z.literal('pageBlob'), container: z.string().min(3).max(63), blob: z.string().min(1).max(1024) }),
+  target: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('pageBlob'), container: z.string().min(3).max(63), blob: z.string().min(1).max(1024) }),
+    managedDiskTargetSchema,
+  ]),
 });
+
+/** A VM restore: one restore orchestration per disk of the VM point, each into its own new disk. */
+export const vmRestoreInputSchema = z.object({
+  vmRecoveryPointId: z.string().min(1).max(256),
+  disks: z.array(z.object({ recoveryPointId: z.string().min(1).max(256), target: managedDiskTargetSchema, instanceId: z.string().min(1).max(100) })).min(1).max(64),
+});
+export type VmRestoreInput = z.output<typeof vmRestoreInputSchema>;
+
+/** The VM restore orchestration's input, or INVALID_ARGUMENT naming every bad field. */
+export function parseVmRestoreInput(value: unknown): VmRestoreInput {
+  const parsed = vmRestoreInputSchema.safeParse(value);
+  if (!parsed.success) throw errors.invalidArgument('VM restore input', describe(parsed.error));
+  return parsed.data;
+}
 export type RestoreInput = z.output<typeof restoreInputSchema>;
 
 /** The restore orchestration's input, or INVALID_ARGUMENT naming every bad field. */

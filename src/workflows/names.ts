@@ -66,6 +66,7 @@ export function policyInstanceId(policy: string, at: Date): string {
 // ---- restores
 
 export const RESTORE_ORCHESTRATOR = 'restoreOrchestrator';
+export const VM_RESTORE_ORCHESTRATOR = 'vmRestoreOrchestrator';
 
 /** The restore workflow's activities (registered by functions/restores.ts, apart from ACTIVITIES). */
 export const RESTORE_ACTIVITIES = {

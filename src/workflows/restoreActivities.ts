@@ -15,10 +15,16 @@ import { deleteBlobIfExists, readJson, writeJson } from '../vault/jsonBlob';
 import { RESTORE_METADATA_KEY } from '../restore/restoreToPageBlob';
 import { errors, storageStatus } from '../errors';
 import { outcomeOf, type Outcome } from './outcome';
+import type { ArmAccess } from '../azure/armAccess';
+import { appArmAccess } from '../config/armClients';
+import type { RestoreTargetData } from '../events/cloudEvents';
+import { discardManagedDiskRestore, restoreToManagedDisk, type ManagedDiskTarget } from '../restore/restoreToManagedDisk';
 import { parseRecoveryPointId } from '../vault/vaultLayout';
-import type { RestoreInput } from './inputs';
+import type { ManagedDiskTargetInput, RestoreInput } from './inputs';
 
 export interface RestoreActivityDeps {
+  /** How ARM is reached for managed-disk targets (default: the app's settings). */
+  arm?: () => ArmAccess;
   blobService: BlobServiceClient;
   vaultContainer: ContainerClient;
   eventsQueue: QueueClient;
@@ -30,6 +36,8 @@ export interface RestoreJobInput extends RestoreInput {
 }
 export interface RestoreOutput {
   recoveryPointId: string;
+  /** A managed-disk target: the new disk's resource id. */
+  diskId?: string;
   sizeBytes: number;
   bytesWritten: number;
   blocksChecked: number;
@@ -62,32 +70,72 @@ export const PROGRESS_INTERVAL_MS = 1000;
 
 export function restoreActivities(deps: RestoreActivityDeps) {
   const diskKeyOf = (input: RestoreJobInput): string => parseRecoveryPointId(input.recoveryPointId).diskKey;
-  const targetOf = (input: RestoreJobInput) => ({ kind: 'pageBlob' as const, container: input.target.container, blob: input.target.blob });
+  const targetOf = (input: RestoreJobInput): RestoreTargetData =>
+    input.target.kind === 'pageBlob'
+      ? { kind: 'pageBlob', container: input.target.container, blob: input.target.blob }
+      : { kind: 'managedDisk', subscriptionId: input.target.subscriptionId, resourceGroup: input.target.resourceGroup, name: input.target.name };
+  const armOf = (): ArmAccess => (deps.arm ? deps.arm() : appArmAccess());
+  const managedTarget = (t: ManagedDiskTargetInput): ManagedDiskTarget => ({
+    subscriptionId: t.subscriptionId,
+    resourceGroup: t.resourceGroup,
+    name: t.name,
+    location: t.location,
+    ...(t.sku ? { sku: t.sku } : {}),
+    ...(t.zone ? { zone: t.zone } : {}),
+  });
+  /** Progress, written at most every PROGRESS_INTERVAL_MS; `flush` waits for the writes and rethrows a failed one. */
+  const progressWriter = (instanceId: string) => {
+    let last = 0;
+    let pending: Promise<void> = Promise.resolve();
+    let failed: unknown;
+    return {
+      report: (progress: RestoreProgress): void => {
+        const now = Date.now();
+        if (now - last < PROGRESS_INTERVAL_MS) return;
+        last = now;
+        pending = pending.then(() => writeProgress(instanceId, progress)).catch((e: unknown) => {
+          failed ??= e;
+        });
+      },
+      flush: async (): Promise<void> => {
+        await pending;
+        if (failed !== undefined) throw failed;
+      },
+    };
+  };
   const writeProgress = (instanceId: string, progress: RestoreProgress): Promise<void> =>
     writeJson(deps.vaultContainer, restoreProgressPath(instanceId), progress, 'overwrite').then(() => undefined);
 
   async function restore(input: RestoreJobInput): Promise<RestoreOutput> {
-    const container = deps.blobService.getContainerClient(input.target.container);
-    await container.createIfNotExists();
-    const target = container.getPageBlobClient(input.target.blob);
-    let last = 0;
-    let pending: Promise<void> = Promise.resolve();
-    let failed: unknown;
-    const result = await restoreToPageBlob(deps.vaultContainer, input.recoveryPointId, target, input.jobId, {
-      onProgress: (progress) => {
-        const now = Date.now();
-        if (now - last < PROGRESS_INTERVAL_MS) return;
-        last = now;
-        pending = pending.then(() => writeProgress(input.jobId, progress)).catch((e: unknown) => {
-          failed ??= e;
-        });
-      },
-    });
-    await pending;
-    if (failed !== undefined) throw failed;
+    const progress = progressWriter(input.jobId);
+    let out: RestoreOutput;
+    if (input.target.kind === 'pageBlob') {
+      const container = deps.blobService.getContainerClient(input.target.container);
+      await container.createIfNotExists();
+      const target = container.getPageBlobClient(input.target.blob);
+      const result = await restoreToPageBlob(deps.vaultContainer, input.recoveryPointId, target, input.jobId, { onProgress: progress.report });
+      out = { recoveryPointId: result.recoveryPointId, sizeBytes: result.sizeBytes, bytesWritten: result.bytesWritten, blocksChecked: result.blocksChecked };
+    } else {
+      const result = await restoreToManagedDisk({
+        access: armOf(),
+        vaultContainer: deps.vaultContainer,
+        recoveryPointId: input.recoveryPointId,
+        target: managedTarget(input.target),
+        restoreId: input.jobId,
+        onProgress: progress.report,
+      });
+      out = {
+        recoveryPointId: result.recoveryPointId,
+        sizeBytes: result.sizeBytes,
+        bytesWritten: result.bytesWritten,
+        blocksChecked: result.blocksChecked,
+        diskId: result.diskId,
+      };
+    }
+    await progress.flush();
     // The copy's total is the allocated bytes; when done, every one of them was written.
-    await writeProgress(input.jobId, { bytesDone: result.bytesWritten, bytesTotal: result.bytesWritten });
-    return { recoveryPointId: result.recoveryPointId, sizeBytes: result.sizeBytes, bytesWritten: result.bytesWritten, blocksChecked: result.blocksChecked };
+    await writeProgress(input.jobId, { bytesDone: out.bytesWritten, bytesTotal: out.bytesWritten });
+    return out;
   }
 
   return {
@@ -110,6 +158,9 @@ export function restoreActivities(deps: RestoreActivityDeps) {
      * someone else made is never touched.
      */
     async discardTarget(input: RestoreJobInput): Promise<{ deleted: boolean }> {
+      if (input.target.kind === 'managedDisk') {
+        return discardManagedDiskRestore({ access: armOf(), target: managedTarget(input.target), restoreId: input.jobId });
+      }
       const blob = deps.blobService.getContainerClient(input.target.container).getPageBlobClient(input.target.blob);
       let owner: string | undefined;
       try {

@@ -12,17 +12,19 @@
  */
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
 import { RETRIES, errorOf } from './diskBackupOrchestrator';
-import { parseRestoreInput } from './inputs';
+import { parseRestoreInput, parseVmRestoreInput, type RestoreInput } from './inputs';
 import { unwrap, type Outcome } from './outcome';
-import { RESTORE_ACTIVITIES } from './names';
+import { RESTORE_ACTIVITIES, RESTORE_ORCHESTRATOR } from './names';
 import type { RestoreJobInput, RestoreOutput } from './restoreActivities';
 
 export interface RestoreResult {
   jobId: string;
   recoveryPointId: string;
-  target: { kind: 'pageBlob'; container: string; blob: string };
+  target: RestoreInput['target'];
   sizeBytes: number;
   bytesWritten: number;
+  /** A managed-disk target: the new disk's resource id. */
+  diskId?: string;
 }
 
 export const restoreOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext) {
@@ -38,6 +40,7 @@ export const restoreOrchestrator: OrchestrationHandler = function* (context: Orc
       target: input.target,
       sizeBytes: restored.sizeBytes,
       bytesWritten: restored.bytesWritten,
+      ...(restored.diskId ? { diskId: restored.diskId } : {}),
     };
     return result;
   } catch (e) {
@@ -45,4 +48,26 @@ export const restoreOrchestrator: OrchestrationHandler = function* (context: Orc
     yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.emitFailed, RETRIES.event(), { ...job, error: errorOf(e) });
     throw e;
   }
+};
+
+export interface VmRestoreResult {
+  vmRecoveryPointId: string;
+  disks: RestoreResult[];
+}
+
+/**
+ * Restoring a VM recovery point: one restore orchestration per disk of the point (each its own
+ * job, with its own events, into its own new managed disk), all at once. The VM restore fails if
+ * any disk's restore fails; the disks restored meanwhile stay (each is complete and verified).
+ */
+export const vmRestoreOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext) {
+  const input = parseVmRestoreInput(context.df.getInput());
+  context.df.setCustomStatus({ step: 'restoring', disks: input.disks.length });
+  const tasks = input.disks.map((d) =>
+    context.df.callSubOrchestrator(RESTORE_ORCHESTRATOR, { recoveryPointId: d.recoveryPointId, target: d.target } satisfies RestoreInput, d.instanceId),
+  );
+  const disks = (yield context.df.Task.all(tasks)) as RestoreResult[];
+  context.df.setCustomStatus({ step: 'done', disks: input.disks.length });
+  const result: VmRestoreResult = { vmRecoveryPointId: input.vmRecoveryPointId, disks };
+  return result;
 };

@@ -197,7 +197,8 @@ describe('the restore workflow through the local host', () => {
     await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'pageBlob', container: container.containerName, blob: target } }), 403);
     await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'floppy', container: RESTORES, blob: target } }), 400);
     await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'pageBlob', container: RESTORES } }), 400);
-    await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'managedDisk', resourceGroup: 'rg', name: 'd1' } }), 501);
+    await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'managedDisk', resourceGroup: 'rg', name: 'd1' } }), 403);
+    await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'managedDisk', resourceGroup: 'rg', name: '-bad' } }), 400);
     await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'pageBlob', container: RESTORES, blob: 'x'.repeat(17 * 1024) } }), 413);
     await expectProblem(await call('/api/restores/restore-00000000000000000000000000000000'), 404);
     await expectProblem(await call('/api/restores/nope'), 404);
