@@ -20,3 +20,21 @@ export async function emptyManagedDisk(server: ArmTestServer, resourceGroup: str
 export function managedSource(server: ArmTestServer, diskId: string, extra: Partial<ManagedDiskSourceOptions> = {}): ManagedDiskSource {
   return new ManagedDiskSource({ access: armAccessFor(server), diskId, pollIntervalMs: 10, retryDelayMs: 20, ...extra });
 }
+
+/**
+ * A small managed disk: `Upload` of `uploadSizeBytes` (whole MiB + the 512-byte footer, at least
+ * 20 MiB + 512), its upload ended at once (Write grant, revoke) so it is Unattached and can be
+ * snapshotted. Tests write its bytes through `server.dataOf(id)`, as the VM would.
+ */
+export async function smallManagedDisk(server: ArmTestServer, resourceGroup: string, name: string, uploadSizeBytes = 20 * 1024 * 1024 + 512): Promise<string> {
+  const client = server.client();
+  const disk = await client.disks.beginCreateOrUpdateAndWait(
+    resourceGroup,
+    name,
+    { location: 'westeurope', creationData: { createOption: 'Upload', uploadSizeBytes } },
+    server.fastPolling,
+  );
+  await client.disks.beginGrantAccessAndWait(resourceGroup, name, { access: 'Write', durationInSeconds: 60 }, server.fastPolling);
+  await client.disks.beginRevokeAccessAndWait(resourceGroup, name, server.fastPolling);
+  return disk.id as string;
+}
