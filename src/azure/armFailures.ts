@@ -62,7 +62,8 @@ export function armFailure(operation: string, resource: string, e: unknown): Del
   const what = facts.status !== undefined || facts.code ? `${facts.code ?? 'error'}${facts.status !== undefined ? ` (HTTP ${facts.status})` : ''}` : '';
   // The ARM message explains limits and states ("at most 5 snapshots … can have access"); keep
   // its first line, scrubbed.
-  const detail = (facts.message.split('\n')[0] ?? '').slice(0, 400);
+  const firstLine = facts.message.split('\n')[0] ?? '';
+  const detail = (facts.operationFailed ? `the operation ended Failed: ${firstLine.replace(LRO_FAILED, '').replace(/^\s*/, '')}` : firstLine).slice(0, 400);
   return new DeltavaultError('STORAGE_FAILED', redactSecrets(`${operation} of '${resource}' failed: ${what}${what && detail ? ': ' : ''}${detail}`), {
     details: { operation, resource, status: facts.status, armCode: facts.code },
   });
