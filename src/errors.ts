@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'STORAGE_FAILED'
   | 'SETTINGS_INVALID'
   | 'CONFIG_INVALID'
-  | 'NOT_SUPPORTED';
+  | 'NOT_SUPPORTED'
+  | 'DIFF_UNAVAILABLE';
 
 const STATUS: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 400,
@@ -34,6 +35,7 @@ const STATUS: Record<ErrorCode, number> = {
   SETTINGS_INVALID: 500,
   CONFIG_INVALID: 500,
   NOT_SUPPORTED: 501,
+  DIFF_UNAVAILABLE: 409,
 };
 
 export class DeltavaultError extends Error {
@@ -109,6 +111,14 @@ export const errors = {
       { details: { badBlocks: badBlocks.slice(0, 1000) } },
     ),
   sourceChanged: (what: string) => new DeltavaultError('SOURCE_CHANGED', what),
+  /**
+   * The source cannot report what changed between two of its snapshots (a managed disk resized
+   * across the 4 TiB boundary in between): the plan falls back to a full copy.
+   */
+  diffUnavailable: (what: string, reason: string) =>
+    new DeltavaultError('DIFF_UNAVAILABLE', `${what}: no diff exists (${reason}); the backup copies the whole allocation instead`, {
+      details: { what, reason },
+    }),
   /** The app's settings are wrong; every problem names its setting and none quotes a value. */
   settingsInvalid: (problems: { setting: string; problem: string }[]) =>
     new DeltavaultError(

@@ -5,7 +5,7 @@
  * Idempotent: a retried plan activity returns the plan it already stored.
  */
 import type { DiskSource, SourceSnapshot } from '../disks/diskSource';
-import { errors, storageStatus } from '../errors';
+import { errors, isDeltavaultError, storageStatus } from '../errors';
 import { ByteRange, clip, intersect, totalBytes, union } from '../ranges/byteRange';
 import { partitionBlocks, touchedBlocks } from '../ranges/writePlanning';
 import { listAllocatedRanges } from '../util/pageBlobRanges';
@@ -83,7 +83,11 @@ export async function planBackup(
     if (headSnapshot && !headSnapshot.ok && !headMissing) throw headSnapshot.error;
     // An incremental needs the head's source snapshot (diff base) and its manifest (hash base).
     const manifest = head && !headMissing && headManifest ? unwrap(headManifest) : undefined;
-    const incremental = head !== null && manifest !== undefined;
+    // No diff exists between the head's snapshot and the new one (a managed disk resized across
+    // 4 TiB): copy the whole allocation, as a full backup does. The base is rewritten to the new
+    // snapshot; earlier recovery points are vault snapshots and stay as they were.
+    const diffUnavailable = reported !== undefined && !reported.ok && isDeltavaultError(reported.error, 'DIFF_UNAVAILABLE');
+    const incremental = head !== null && manifest !== undefined && !diffUnavailable;
     const [fidelity, newAllocated] = [unwrap(await fidelityRead), unwrap(await newAllocatedRead)];
     let previous;
     if (incremental && previousAllocated && reported) {

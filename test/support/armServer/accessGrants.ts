@@ -40,7 +40,11 @@ export class AccessGrants {
   /** Per container: the serialized chain of Set Container ACL calls (each writes the whole set). */
   private readonly aclWrites = new Map<string, Promise<void>>();
 
-  constructor(private readonly data: DiskDataStore) {}
+  /** `rewriteUrl` turns a blob URL of Azurite into the one handed out (the storage proxy's). */
+  constructor(
+    private readonly data: DiskDataStore,
+    private readonly rewriteUrl: (url: string) => string = (url) => url,
+  ) {}
 
   /** Makes a grant and its SAS URL. The URL is returned to the caller only, never recorded. */
   async grant(resource: StoredResource, data: DataLocation, access: GrantAccessLevel, durationInSeconds: number): Promise<{ record: GrantRecord; accessSAS: string }> {
@@ -68,7 +72,7 @@ export class AccessGrants {
       { containerName: data.container, blobName: data.blob, snapshotTime: data.snapshot, identifier: record.id },
       this.data.credential,
     ).toString();
-    const url = this.data.blobClient(data).url;
+    const url = this.rewriteUrl(this.data.blobClient(data).url);
     return { record, accessSAS: `${url}${url.includes('?') ? '&' : '?'}${sas}` };
   }
 

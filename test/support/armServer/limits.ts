@@ -13,6 +13,8 @@ export interface ArmLimits {
   readonly incrementalSnapshotsPerWindow: number;
   readonly incrementalSnapshotWindowMs: number;
   readonly maxIncrementalSnapshotsPerDisk: number;
+  /** Snapshots taken with the disk's size on the two sides of this are not diffed (4 TiB). */
+  readonly diffSizeBoundaryBytes: number;
 }
 
 export const AZURE_LIMITS: ArmLimits = {
@@ -20,6 +22,7 @@ export const AZURE_LIMITS: ArmLimits = {
   incrementalSnapshotsPerWindow: 7,
   incrementalSnapshotWindowMs: 5 * 60_000,
   maxIncrementalSnapshotsPerDisk: 500,
+  diffSizeBoundaryBytes: 4 * 1024 ** 4,
 };
 
 export class SnapshotLimits {

@@ -25,6 +25,11 @@ import { parseRoute, type ArmRoute } from './routes';
 import { makeTestCertificate } from './tlsCertificate';
 import { deleteVm, getVm, listVms, putVm, vmDiskIds } from './vmHandlers';
 import { scrubSecrets } from '../secretScan';
+import { startStorageProxy, type StorageProxy } from './storageProxy';
+import { startIdentityEndpoint, type IdentityEndpoint } from './identityEndpoint';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const DISK_API_VERSIONS = ['2025-01-02', '2024-03-02', '2023-10-02', '2023-04-02', '2022-07-02'] as const;
 export const VM_API_VERSIONS = ['2026-03-01', '2025-04-01', '2024-11-01', '2024-07-01', '2024-03-01'] as const;
@@ -97,6 +102,22 @@ export interface ArmTestServer {
   vmDisks(vmId: string): string[];
   /** The account key of the Azurite behind the server, for secret scans. */
   readonly storageAccountKey: string;
+  /**
+   * The blob endpoint of the access URLs (a proxy in front of Azurite that answers Azure's
+   * 4 TiB diff rule, storageProxy.ts): how many diffs it refused.
+   */
+  readonly storage: Pick<StorageProxy, 'origin' | 'refusedDiffs'>;
+  /**
+   * App Service's managed-identity endpoint (`IDENTITY_ENDPOINT`, `IDENTITY_HEADER`) answering
+   * the token this server accepts: set `managedIdentity.env()` in a process's environment and
+   * `new ManagedIdentityCredential()` works against this server unchanged.
+   */
+  readonly managedIdentity: Pick<IdentityEndpoint, 'endpoint' | 'header' | 'env' | 'requests'>;
+  /**
+   * Writes `caPem` to a temporary file (removed by close) and returns its path, for
+   * `NODE_EXTRA_CA_CERTS` of a spawned process that must trust this server.
+   */
+  writeCaFile(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -139,9 +160,20 @@ export async function startArmServer(options: ArmServerOptions = {}): Promise<Ar
   const certificate = makeTestCertificate();
   const data = new DiskDataStore(account, `arm${randomBytes(3).toString('hex')}`);
   const store = new ResourceStore();
-  const grants = new AccessGrants(data);
+  const armLimits: ArmLimits = { ...AZURE_LIMITS, ...options.limits };
+  const VHD_FOOTER = 512;
+  const proxy = await startStorageProxy(account.blobEndpoint, {
+    boundaryBytes: armLimits.diffSizeBoundaryBytes,
+    diskBytesOf: (container, snapshot) => {
+      const r = store.all().find((o) => o.data?.container === container && o.data.snapshot === snapshot);
+      if (r?.sizeBytes === undefined) return undefined;
+      return r.sizeBytes % (1024 * 1024) === VHD_FOOTER ? r.sizeBytes - VHD_FOOTER : r.sizeBytes;
+    },
+  });
+  const azuriteOrigin = new URL(account.blobEndpoint).origin;
+  const grants = new AccessGrants(data, (url) => (url.startsWith(azuriteOrigin) ? `${proxy.origin}${url.slice(azuriteOrigin.length)}` : url));
   const operations = new Operations(options.pollsBeforeDone ?? 1);
-  const limits = new SnapshotLimits({ ...AZURE_LIMITS, ...options.limits }, options.now ?? Date.now);
+  const limits = new SnapshotLimits(armLimits, options.now ?? Date.now);
   const faults = new FaultInjector();
   const requests: RequestRecord[] = [];
   let pendingFailure: ArmError | undefined;
@@ -307,6 +339,8 @@ export async function startArmServer(options: ArmServerOptions = {}): Promise<Ar
   });
 
   const credential = staticTokenCredential(token);
+  const identity = await startIdentityEndpoint(() => token);
+  let caDir: string | undefined;
   const clientOptions = (extra: ComputeManagementClientOptionalParams = {}): ComputeManagementClientOptionalParams => ({
     endpoint,
     ...extra,
@@ -341,8 +375,17 @@ export async function startArmServer(options: ArmServerOptions = {}): Promise<Ar
       return vmDiskIds(vm.properties);
     },
     storageAccountKey: account.accountKey,
+    storage: { origin: proxy.origin, refusedDiffs: () => proxy.refusedDiffs() },
+    managedIdentity: identity,
+    writeCaFile: async () => {
+      caDir ??= await mkdtemp(join(tmpdir(), 'deltavault-arm-ca-'));
+      const path = join(caDir, 'arm-test-server-ca.pem');
+      await writeFile(path, certificate.certPem, { mode: 0o600 });
+      return path;
+    },
     close: async () => {
       await operations.idle();
+      await Promise.all([proxy.close(), identity.close(), caDir ? rm(caDir, { recursive: true, force: true }) : undefined]);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -62,7 +62,8 @@ export function makeTestCertificate(validForDays = 2): TestCertificate {
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const name = seq(set(seq(oid(COMMON_NAME), utf8('deltavault ARM test server'))));
   const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f;
+  // Positive and minimally encoded: a leading 0x00 byte before one below 0x80 is invalid DER.
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01;
   const now = Date.now();
   const altNames = seq(tlv(0x82, Buffer.from('localhost', 'ascii')), tlv(0x87, Buffer.from([127, 0, 0, 1])));
   const extensions = seq(
