@@ -157,7 +157,7 @@ export function backupActivities(deps: ActivityDeps) {
     const listed = findDisk(await deps.config(), ref.diskKey);
     const disk = listed?.key === ref.diskKey && listed.source.kind !== 'virtualMachine' ? listed : ref.sourceId ? managedDiskByKey(ref.diskKey, ref.sourceId) : undefined;
     if (!disk) throw errors.notFound('protected disk', ref.diskKey);
-    return diskSourceFor(disk, deps.settings, deps.blobService);
+    return diskSourceFor(disk, deps.settings, deps.blobService, armOf);
   };
   const emit = async <T extends EventType>(type: T, data: EventDataInput<T>, step?: string): Promise<void> => {
     await emitEvent(deps.eventsQueue, buildEvent(type, data, step === undefined ? {} : { step }));

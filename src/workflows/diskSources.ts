@@ -2,7 +2,8 @@
  * The DiskSource of a protected disk, from the protection config: a page blob in the vault's
  * account (the demo, the tests) is read with the vault's own BlobServiceClient; a page blob in
  * another account with DefaultAzureCredential (the Function App's identity, which needs a
- * data-reader role and snapshot rights on it); a managed disk is not supported yet (issue 5).
+ * data-reader role and snapshot rights on it); a managed disk through Azure Resource Manager with
+ * the app's identity (ManagedDiskSource).
  */
 import { DefaultAzureCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -10,6 +11,9 @@ import type { ProtectedDisk } from '../config/protectionConfig';
 import type { Settings } from '../config/settings';
 import type { DiskSource } from '../disks/diskSource';
 import { PageBlobSource } from '../disks/pageBlobSource';
+import { ManagedDiskSource } from '../disks/managedDiskSource';
+import type { ArmAccess } from '../azure/armAccess';
+import { appArmAccess } from '../config/armClients';
 import { errors } from '../errors';
 
 const services = new Map<string, BlobServiceClient>();
@@ -19,16 +23,12 @@ export function isVaultAccount(serviceUrl: string, settings: Pick<Settings, 'vau
   return serviceUrl.replace(/\/+$/, '').toLowerCase() === settings.vault.blobServiceUrl.replace(/\/+$/, '').toLowerCase();
 }
 
-export function diskSourceFor(disk: ProtectedDisk, settings: Settings, vaultBlobService: BlobServiceClient): DiskSource {
+export function diskSourceFor(disk: ProtectedDisk, settings: Settings, vaultBlobService: BlobServiceClient, arm: () => ArmAccess = appArmAccess): DiskSource {
   const { source } = disk;
   if (source.kind === 'virtualMachine') {
     throw errors.invalidArgument(`disk '${disk.key}'`, 'is a virtual machine: its disks are found through ARM when its backup starts, each read as a managed disk');
   }
-  if (source.kind === 'managedDisk') {
-    throw errors.notSupported(
-      `disk '${disk.key}': backing up managed disks is not supported yet (issue 5); protect a page blob (VHD) URL instead`,
-    );
-  }
+  if (source.kind === 'managedDisk') return new ManagedDiskSource({ access: arm(), diskId: source.id });
   let service: BlobServiceClient;
   if (isVaultAccount(source.serviceUrl, settings)) {
     service = vaultBlobService;

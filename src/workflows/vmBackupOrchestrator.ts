@@ -37,7 +37,16 @@ export const vmBackupOrchestrator: OrchestrationHandler = function* (context: Or
     context.df.setCustomStatus({ ...progress });
   };
   report('disks');
-  const vm = (yield context.df.callActivityWithRetry(ACTIVITIES.vmDisks, RETRIES.metadata(), { vmKey: input.vmKey, vmId: input.vmId })) as VmDisks;
+  let vm: VmDisks;
+  try {
+    vm = (yield context.df.callActivityWithRetry(ACTIVITIES.vmDisks, RETRIES.metadata(), { vmKey: input.vmKey, vmId: input.vmId })) as VmDisks;
+  } catch (e) {
+    // No disk job exists yet: the VM's own job (under its key) ends with backup.failed.
+    report('failed');
+    const jobId = jobIdFor(context.df.instanceId, takenAt);
+    yield context.df.callActivityWithRetry(ACTIVITIES.abandon, RETRIES.metadata(), { diskKey: input.vmKey, jobId, sealed: true, error: errorOf(e) });
+    throw e;
+  }
   progress.disks = vm.disks.length;
   // Each disk's job has the id its own backups have, at the VM backup's time.
   const jobs = vm.disks.map((d) => ({ ...d, jobId: jobIdFor(diskInstanceId(d.diskKey), takenAt) }));

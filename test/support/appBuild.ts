@@ -11,7 +11,7 @@
  * history table, named after the queue, is its own too).
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { transpileTree, uniqueQueueName } from './devhost';
 
@@ -25,6 +25,8 @@ export interface BuiltApp {
   cli: string;
   /** The job-events queue the app reads (DELTAVAULT_EVENTS_QUEUE). */
   eventsQueue: string;
+  /** The app's own Durable task hub (host.json), so no other test's host runs its orchestrations. */
+  hubName: string;
   /** Rewrites local.settings.json `Values` (keeping the app's events queue unless `values` names one). */
   writeSettings(values: Record<string, string>): void;
   remove(): void;
@@ -54,13 +56,13 @@ export function buildApp(values: Record<string, string>, options: BuildAppOption
     path.join(dir, 'package.json'),
     JSON.stringify({ name: 'deltavault-e2e', version: '0.0.0', private: true, main: 'dist/functions/*.js' }, null, 2),
   );
-  if (options.hostJson) {
-    const hostJson = JSON.parse(readFileSync(path.join(REPO, 'host.json'), 'utf8')) as Record<string, unknown>;
-    options.hostJson(hostJson);
-    writeFileSync(path.join(dir, 'host.json'), JSON.stringify(hostJson, null, 2));
-  } else {
-    copyFileSync(path.join(REPO, 'host.json'), path.join(dir, 'host.json'));
-  }
+  // Every app its own task hub: an orchestration a stopped host left running must never be
+  // picked up by another test's host (which would run it with that app's settings).
+  const hubName = `e2e${randomBytes(6).toString('hex')}`;
+  const hostJson = JSON.parse(readFileSync(path.join(REPO, 'host.json'), 'utf8')) as { extensions?: { durableTask?: Record<string, unknown> } } & Record<string, unknown>;
+  hostJson.extensions = { ...hostJson.extensions, durableTask: { ...hostJson.extensions?.durableTask, hubName } };
+  options.hostJson?.(hostJson);
+  writeFileSync(path.join(dir, 'host.json'), JSON.stringify(hostJson, null, 2));
   const eventsQueue = values.DELTAVAULT_EVENTS_QUEUE ?? uniqueQueueName('e2e-events');
   const emptyConfig = path.join(dir, 'empty-protection-config.json');
   writeFileSync(emptyConfig, JSON.stringify(EMPTY_PROTECTION_CONFIG));
@@ -75,6 +77,7 @@ export function buildApp(values: Record<string, string>, options: BuildAppOption
   return {
     dir,
     eventsQueue,
+    hubName,
     cli: path.join(dir, 'dist', 'src', 'devhost', 'cli.js'),
     writeSettings,
     remove: () => rmSync(dir, { recursive: true, force: true }),

@@ -307,6 +307,16 @@ describe('the VM orchestration', () => {
     expect(calls.some((c) => c.name === ACTIVITIES.plan || c.name === ACTIVITIES.sealVm)).toBe(false);
   });
 
+  test('a VM whose disks cannot be read: its own job ends with backup.failed, no disk job starts', async () => {
+    failStep = ACTIVITIES.vmDisks;
+    const record = await startAndWait(engine, ORCHESTRATORS.vmBackup, { vmKey: 'gone', vmId: vmId('gone'), trigger: 'schedule', policy: POLICY }, 'vmbackup-gone');
+    expect(record.runtimeStatus).toBe('Failed');
+    expect(calls.filter((c) => c.name === ACTIVITIES.abandon).map((c) => c.input)).toEqual([
+      expect.objectContaining({ diskKey: 'gone', sealed: true, error: expect.objectContaining({ code: 'SOURCE_CHANGED' }) }),
+    ]);
+    expect(calls.some((c) => c.name === ACTIVITIES.emitStarted || c.name === ACTIVITIES.snapshot)).toBe(false);
+  });
+
   test('a policy run starts its VMs and tag-selected managed disks too', async () => {
     chunkCount = 1;
     const record = await startAndWait(
