@@ -19,13 +19,15 @@ resource snapshotRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(resourceGroup().id, environmentName, 'deltavault-snapshot-operator')
   properties: {
     roleName: 'deltavault snapshot operator (${environmentName}, ${resourceGroup().name}, ${take(uniqueString(resourceGroup().id), 6)})'
-    description: 'deltavault backups: read managed disks, create, read and delete their incremental snapshots, and grant and revoke read access to a snapshot for the copy.'
+    description: 'deltavault backups: read managed disks and VMs, create, read and delete incremental snapshots of the disks, and grant and revoke read access to a snapshot for the copy.'
     type: 'CustomRole'
     permissions: [
       {
         actions: [
           // Read a protected disk (size, location, tags for the deltavault-policy tag selector) and list the group's disks.
           'Microsoft.Compute/disks/read'
+          // Expand a protected VM into its OS and data disks when its backup starts, and list the group's VMs for the tag selector.
+          'Microsoft.Compute/virtualMachines/read'
           // Create an incremental snapshot named after the job id, find it again on a retry, delete it when pruned.
           'Microsoft.Compute/snapshots/read'
           'Microsoft.Compute/snapshots/write'

@@ -27,7 +27,9 @@ resource restoreRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
           // Create the new disk (createOption Upload) and read its state; an existing disk is never the target.
           'Microsoft.Compute/disks/read'
           'Microsoft.Compute/disks/write'
-          // A write SAS for the upload, revoked to finalize the disk.
+          // Delete the disk of a failed restore; deltavault deletes only a disk tagged with that restore's id.
+          'Microsoft.Compute/disks/delete'
+          // A write SAS for the upload, revoked to finalize the disk; then a read SAS to read the disk back and verify it.
           'Microsoft.Compute/disks/beginGetAccess/action'
           'Microsoft.Compute/disks/endGetAccess/action'
         ]
