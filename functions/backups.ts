@@ -12,6 +12,7 @@
  */
 import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
+import { registerActivities } from '../src/workflows/registration';
 import { appSettings } from '../src/config/settings';
 import { appStorageClients } from '../src/config/storageClients';
 import { DEMO, usesDemoConfig } from '../src/demo/demoConfig';
@@ -19,7 +20,7 @@ import { seedDemoDisk, writeSomeDemoChanges } from '../src/demo/demoDisk';
 import { errors } from '../src/errors';
 import { readJsonBody } from '../src/http/jsonBody';
 import { problemFromZod, problemResponse, answerWithProblems } from '../src/http/problem';
-import { backupActivities, withErrorCode } from '../src/workflows/activities';
+import { backupActivities } from '../src/workflows/activities';
 import { appProtectionConfig, configAtLoad, findDisk, findPolicy } from '../src/workflows/appConfig';
 import { diskBackupOrchestrator } from '../src/workflows/diskBackupOrchestrator';
 import { backupRequestSchema } from '../src/workflows/inputs';
@@ -58,10 +59,7 @@ const activities = backupActivities({
   vaultContainer: clients.vaultContainer,
   eventsQueue: clients.eventsQueue,
 });
-for (const [key, name] of Object.entries(ACTIVITIES) as [keyof typeof ACTIVITIES, string][]) {
-  const run = activities[key] as (input: never) => Promise<unknown>;
-  df.app.activity(name, { handler: (input: unknown) => withErrorCode(() => run(input as never)) });
-}
+registerActivities(ACTIVITIES, activities);
 
 // ---- the demo
 

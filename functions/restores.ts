@@ -13,13 +13,13 @@
  */
 import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
+import { registerActivities } from '../src/workflows/registration';
 import { isRestoreAllowed } from '../src/config/restoreTargets';
 import { SETTINGS, appSettings } from '../src/config/settings';
 import { appStorageClients } from '../src/config/storageClients';
 import { DeltavaultError, errors, storageStatus } from '../src/errors';
 import { readJsonBody } from '../src/http/jsonBody';
 import { answerWithProblems, problem, problemFromZod, problemResponse } from '../src/http/problem';
-import { withErrorCode } from '../src/workflows/activities';
 import { restoreRequestSchema, vmRestoreInputSchema, type RestoreInput, type RestoreTargetRequest, type VmRestoreInput } from '../src/workflows/inputs';
 import { RESTORE_ACTIVITIES, RESTORE_INSTANCE_ID, RESTORE_ORCHESTRATOR, VM_RESTORE_ORCHESTRATOR, restoreInstanceId } from '../src/workflows/names';
 import { readRestoreProgress, restoreActivities } from '../src/workflows/restoreActivities';
@@ -50,10 +50,7 @@ const activities = restoreActivities({
   vaultContainer: clients.vaultContainer,
   eventsQueue: clients.eventsQueue,
 });
-for (const [key, name] of Object.entries(RESTORE_ACTIVITIES) as [keyof typeof RESTORE_ACTIVITIES, string][]) {
-  const run = activities[key] as (input: never) => Promise<unknown>;
-  df.app.activity(name, { handler: (input: unknown) => withErrorCode(() => run(input as never)) });
-}
+registerActivities(RESTORE_ACTIVITIES, activities);
 
 // ---- POST /api/restores
 

@@ -9,10 +9,10 @@
  */
 import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
+import { registerActivities } from '../src/workflows/registration';
 import { readRecoveryPoint } from '../src/catalog/recoveryPoints';
 import { appStorageClients } from '../src/config/storageClients';
 import { answerWithProblems } from '../src/http/problem';
-import { withErrorCode } from '../src/workflows/activities';
 import type { VerifyInput } from '../src/workflows/inputs';
 import { VERIFY_ACTIVITIES, VERIFY_ORCHESTRATOR, verifyInstanceId } from '../src/workflows/names';
 import { verifyActivities } from '../src/workflows/verifyActivities';
@@ -27,10 +27,7 @@ const clients = appStorageClients();
 df.app.orchestration(VERIFY_ORCHESTRATOR, verifyOrchestrator);
 
 const activities = verifyActivities({ vaultContainer: clients.vaultContainer, eventsQueue: clients.eventsQueue });
-for (const [key, name] of Object.entries(VERIFY_ACTIVITIES) as [keyof typeof VERIFY_ACTIVITIES, string][]) {
-  const run = activities[key] as (input: never) => Promise<unknown>;
-  df.app.activity(name, { handler: (input: unknown) => withErrorCode(() => run(input as never)) });
-}
+registerActivities(VERIFY_ACTIVITIES, activities);
 
 df.app.client.http(FUNCTION_NAMES.startVerify, {
   methods: ['POST'],

@@ -12,7 +12,9 @@ import { clip, intersect, normalize } from '../ranges/byteRange';
 import { blockSpans, windowsOf } from '../util/windows';
 import { WINDOW_BYTES } from '../vault/vaultLayout';
 import { touchedBlocks } from '../ranges/writePlanning';
-import type { BlockHash } from '../vault/blockHashList';
+import type { ContainerClient } from '@azure/storage-blob';
+import { readBlockHashes, type BlockHash } from '../vault/blockHashList';
+import { hashListExpectation, type Manifest } from '../vault/manifest';
 import { forEachBounded } from '../util/boundedPool';
 import { coalesce, zeroHash } from '../backup/copyChunk';
 
@@ -99,4 +101,21 @@ async function* blocksToScan(
     yield { index: data.value };
     data = withData.next();
   }
+}
+
+/**
+ * scanBlocks against a recovery point: its hash list (streamed from the vault), its size and
+ * block size from its manifest.
+ */
+export function scanAgainstManifest(
+  container: ContainerClient,
+  manifest: Manifest,
+  input: Pick<ScanInput, 'readInto' | 'allocated' | 'concurrency' | 'onWindow'>,
+): Promise<ScanResult> {
+  return scanBlocks({
+    ...input,
+    hashes: readBlockHashes(container, manifest.blocks.blob, hashListExpectation(manifest)),
+    sizeBytes: manifest.sizeBytes,
+    blockBytes: manifest.blocks.sizeBytes,
+  });
 }

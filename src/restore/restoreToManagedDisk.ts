@@ -34,7 +34,7 @@ import { listAllocatedRanges } from '../util/pageBlobRanges';
 import { readBlockHashes } from '../vault/blockHashList';
 import { hashListExpectation, type Manifest } from '../vault/manifest';
 import { WINDOW_BYTES } from '../vault/vaultLayout';
-import { scanBlocks } from './blockScan';
+import { scanAgainstManifest } from './blockScan';
 import { DiskAccessBlob } from './diskAccessBlob';
 import { planManagedDiskLayout, type ManagedDiskLayout } from './managedDiskLayout';
 import { createDisk, deleteDisk, getDisk, revokeAccess, setDiskTags, withAccess, type TargetDiskRef } from './managedDiskArm';
@@ -223,12 +223,9 @@ async function writePoint(
 ): Promise<WriteOutcome> {
   const bytesTotal = totalBytes(clip(allocated, 0, layout.dataBytes)) + (layout.footerBytes?.length ?? 0);
   let bytesWritten = 0;
-  const scan = await scanBlocks({
+  const scan = await scanAgainstManifest(container, manifest, {
     readInto: (range, buffer, offset) => readPageBlobInto(snapshot, range, buffer, offset),
     allocated,
-    hashes: readBlockHashes(container, manifest.blocks.blob, hashListExpectation(manifest)),
-    sizeBytes: manifest.sizeBytes,
-    blockBytes: manifest.blocks.sizeBytes,
     concurrency,
     onWindow: async (window) => {
       // Only blocks that hashed right are written, and only the bytes that belong on the disk.
@@ -284,12 +281,9 @@ export async function checkRestoredDisk(
       await readPageBlobInto(snapshot, { start: from, end: range.end }, target, offset + from - range.start);
     }
   };
-  const scan = await scanBlocks({
+  const scan = await scanAgainstManifest(container, manifest, {
     readInto,
     allocated,
-    hashes: readBlockHashes(container, manifest.blocks.blob, hashListExpectation(manifest)),
-    sizeBytes: manifest.sizeBytes,
-    blockBytes: manifest.blocks.sizeBytes,
     concurrency: options.concurrency ?? 8,
   });
 

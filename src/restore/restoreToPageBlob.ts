@@ -11,10 +11,10 @@ import { readRecoveryPoint } from '../catalog/recoveryPoints';
 import { errors, storageStatus } from '../errors';
 import { describeBlob, listAllocatedRanges } from '../util/pageBlobRanges';
 import { readPageBlobInto } from '../util/pageBlobIo';
-import { checkBlockHashes, readBlockHashes } from '../vault/blockHashList';
+import { checkBlockHashes } from '../vault/blockHashList';
 import { hashListExpectation } from '../vault/manifest';
 import { verifyPageBlob } from './verifyRecoveryPoint';
-import { scanBlocks } from './blockScan';
+import { scanAgainstManifest } from './blockScan';
 
 export const RESTORE_METADATA_KEY = 'deltavaultrestore';
 
@@ -48,12 +48,9 @@ export async function restoreToPageBlob(
   const allocated = await listAllocatedRanges(snapshot);
   const bytesTotal = allocated.reduce((sum, r) => sum + r.end - r.start, 0);
   let bytesWritten = 0;
-  const scan = await scanBlocks({
+  const scan = await scanAgainstManifest(container, manifest, {
     readInto: (range, buffer, offset) => readPageBlobInto(snapshot, range, buffer, offset),
     allocated,
-    hashes: readBlockHashes(container, manifest.blocks.blob, hashListExpectation(manifest)),
-    sizeBytes: manifest.sizeBytes,
-    blockBytes: manifest.blocks.sizeBytes,
     concurrency: options.concurrency ?? 8,
     onWindow: async (window) => {
       // Only blocks that hashed right are written: data that fails its hash never lands.

@@ -7,9 +7,8 @@ import { readRecoveryPoint } from '../catalog/recoveryPoints';
 import { errors, storageStatus } from '../errors';
 import { listAllocatedRanges, describeBlob } from '../util/pageBlobRanges';
 import { readPageBlobInto } from '../util/pageBlobIo';
-import { readBlockHashes } from '../vault/blockHashList';
-import { Manifest, hashListExpectation } from '../vault/manifest';
-import { scanBlocks } from './blockScan';
+import { Manifest } from '../vault/manifest';
+import { scanAgainstManifest } from './blockScan';
 
 export interface VerifyResult {
   recoveryPointId: string;
@@ -45,12 +44,9 @@ export async function verifyPageBlob(
   if (sizeBytes !== manifest.sizeBytes) {
     throw errors.integrityFailed(`${describeBlob(blob)} is ${sizeBytes} bytes, recovery point ${manifest.id} is ${manifest.sizeBytes}`, []);
   }
-  const scan = await scanBlocks({
+  const scan = await scanAgainstManifest(container, manifest, {
     readInto: (range, target, offset) => readPageBlobInto(blob, range, target, offset),
     allocated: await listAllocatedRanges(blob),
-    hashes: readBlockHashes(container, manifest.blocks.blob, hashListExpectation(manifest)),
-    sizeBytes,
-    blockBytes: manifest.blocks.sizeBytes,
     concurrency: options.concurrency ?? 8,
   });
   return { recoveryPointId: manifest.id, ok: scan.badBlocks.length === 0, blocksChecked: scan.blocksChecked, badBlocks: scan.badBlocks };
