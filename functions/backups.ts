@@ -24,7 +24,7 @@ import { backupActivities } from '../src/workflows/activities';
 import { appProtectionConfig, configAtLoad, findDisk, findPolicy } from '../src/workflows/appConfig';
 import { diskBackupOrchestrator } from '../src/workflows/diskBackupOrchestrator';
 import { backupRequestSchema } from '../src/workflows/inputs';
-import { ACTIVITIES, ORCHESTRATORS } from '../src/workflows/names';
+import { ACTIVITIES, BACKUP_OUTCOME_ACTIVITIES, ORCHESTRATORS } from '../src/workflows/names';
 import { policyBackupOrchestrator } from '../src/workflows/policyBackupOrchestrator';
 import { vmBackupOrchestrator } from '../src/workflows/vmBackupOrchestrator';
 import { appArmAccess } from '../src/config/armClients';
@@ -59,7 +59,7 @@ const activities = backupActivities({
   vaultContainer: clients.vaultContainer,
   eventsQueue: clients.eventsQueue,
 });
-registerActivities(ACTIVITIES, activities);
+registerActivities(ACTIVITIES, activities, BACKUP_OUTCOME_ACTIVITIES);
 
 // ---- the demo
 

@@ -4,6 +4,9 @@
  *   backup.started → snapshot (snapshot.created) → plan → copy chunks, COPY_BATCH at a time →
  *   seal (recoverypoint.created) → prune (prune.completed) → backup.succeeded
  *
+ * The data steps (snapshot, plan, copy, seal, prune) return permanent failures (a disk that is
+ * gone, a corrupt point) as outcomes, so those end the job at once instead of after every retry.
+ *
  * and on any failure: abandon (gives the lease back, removes working documents, emits
  * backup.failed with the error's code and message), then the error is rethrown so the instance
  * ends Failed. Every event comes from an activity. Deterministic: the job id comes from the
@@ -21,6 +24,7 @@ import type {
 } from './activities';
 import { parseDiskBackupInput } from './inputs';
 import { ACTIVITIES, jobIdFor } from './names';
+import { unwrap, type Outcome } from './outcome';
 
 /** Chunks copied at once (each chunk copies several blocks in parallel itself). */
 export const COPY_BATCH = 4;
@@ -104,14 +108,16 @@ export const diskBackupOrchestrator: OrchestrationHandler = function* (context: 
         trigger: input.trigger,
       });
       report('snapshot');
-      snapshot = (yield context.df.callActivityWithRetry(ACTIVITIES.snapshot, RETRIES.metadata(), ref)) as SnapshotOutput;
+      snapshot = unwrap((yield context.df.callActivityWithRetry(ACTIVITIES.snapshot, RETRIES.metadata(), ref)) as Outcome<SnapshotOutput>);
     }
 
     report('plan');
-    const plan = (yield context.df.callActivityWithRetry(ACTIVITIES.plan, RETRIES.metadata(), {
-      ...ref,
-      snapshotId: snapshot.snapshotId,
-    })) as PlanOutput;
+    const plan = unwrap(
+      (yield context.df.callActivityWithRetry(ACTIVITIES.plan, RETRIES.metadata(), {
+        ...ref,
+        snapshotId: snapshot.snapshotId,
+      })) as Outcome<PlanOutput>,
+    );
 
     progress.chunksTotal = plan.chunkIndexes.length;
     report('copy');
@@ -122,25 +128,29 @@ export const diskBackupOrchestrator: OrchestrationHandler = function* (context: 
         const chunk: CopyChunkInput = { ...ref, index };
         return context.df.callActivityWithRetry(ACTIVITIES.copyChunk, RETRIES.copy(), chunk);
       });
-      const done = (yield context.df.Task.all(batch)) as CopyChunkOutput[];
+      const done = ((yield context.df.Task.all(batch)) as Outcome<CopyChunkOutput>[]).map(unwrap);
       progress.chunksDone += done.length;
       report('copy');
     }
 
     report('seal');
-    const point = (yield context.df.callActivityWithRetry(ACTIVITIES.seal, RETRIES.metadata(), {
-      ...ref,
-      startedAt: startedAt.toISOString(),
-      ...(input.pointAt ? { pointAt: input.pointAt } : {}),
-    })) as SealOutput;
+    const point = unwrap(
+      (yield context.df.callActivityWithRetry(ACTIVITIES.seal, RETRIES.metadata(), {
+        ...ref,
+        startedAt: startedAt.toISOString(),
+        ...(input.pointAt ? { pointAt: input.pointAt } : {}),
+      })) as Outcome<SealOutput>,
+    );
     sealed = true;
 
     report('prune');
-    const pruned = (yield context.df.callActivityWithRetry(ACTIVITIES.prune, RETRIES.metadata(), {
-      ...ref,
-      retention: input.policy.retention,
-      now: context.df.currentUtcDateTime.toISOString(),
-    })) as PruneOutput;
+    const pruned = unwrap(
+      (yield context.df.callActivityWithRetry(ACTIVITIES.prune, RETRIES.metadata(), {
+        ...ref,
+        retention: input.policy.retention,
+        now: context.df.currentUtcDateTime.toISOString(),
+      })) as Outcome<PruneOutput>,
+    );
 
     yield context.df.callActivityWithRetry(ACTIVITIES.emitSucceeded, RETRIES.event(), {
       ...ref,

@@ -27,6 +27,9 @@ export const ACTIVITIES = {
   sealVm: 'backupSealVm',
 } as const;
 
+/** The backup activities that return permanent failures as outcomes (the orchestrators unwrap them). */
+export const BACKUP_OUTCOME_ACTIVITIES = ['snapshot', 'plan', 'copyChunk', 'seal', 'prune', 'vmDisks', 'sealVm'] as const satisfies readonly (keyof typeof ACTIVITIES)[];
+
 export const DISK_INSTANCE_PREFIX = 'backup-';
 export const VM_INSTANCE_PREFIX = 'vmbackup-';
 export const POLICY_INSTANCE_PREFIX = 'policy-';

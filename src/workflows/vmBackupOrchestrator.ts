@@ -16,6 +16,7 @@ import type { SealVmInput, SealVmOutput, SnapshotOutput } from './activities';
 import { RETRIES, errorOf, type DiskBackupResult } from './diskBackupOrchestrator';
 import { parseVmBackupInput, type DiskBackupInput } from './inputs';
 import { ACTIVITIES, ORCHESTRATORS, diskInstanceId, jobIdFor } from './names';
+import { unwrap, type Outcome } from './outcome';
 
 export interface VmBackupProgress {
   step: 'disks' | 'snapshot' | 'backup' | 'seal' | 'succeeded' | 'failed';
@@ -39,7 +40,7 @@ export const vmBackupOrchestrator: OrchestrationHandler = function* (context: Or
   report('disks');
   let vm: VmDisks;
   try {
-    vm = (yield context.df.callActivityWithRetry(ACTIVITIES.vmDisks, RETRIES.metadata(), { vmKey: input.vmKey, vmId: input.vmId })) as VmDisks;
+    vm = unwrap((yield context.df.callActivityWithRetry(ACTIVITIES.vmDisks, RETRIES.metadata(), { vmKey: input.vmKey, vmId: input.vmId })) as Outcome<VmDisks>);
   } catch (e) {
     // No disk job exists yet: the VM's own job (under its key) ends with backup.failed.
     report('failed');
@@ -58,7 +59,7 @@ export const vmBackupOrchestrator: OrchestrationHandler = function* (context: Or
     yield context.df.Task.all(
       jobs.map((d) => context.df.callActivityWithRetry(ACTIVITIES.emitStarted, RETRIES.event(), { ...ref(d), policy: input.policy.name, trigger: input.trigger })),
     );
-    snapshots = (yield context.df.Task.all(jobs.map((d) => context.df.callActivityWithRetry(ACTIVITIES.snapshot, RETRIES.metadata(), ref(d))))) as SnapshotOutput[];
+    snapshots = ((yield context.df.Task.all(jobs.map((d) => context.df.callActivityWithRetry(ACTIVITIES.snapshot, RETRIES.metadata(), ref(d))))) as Outcome<SnapshotOutput>[]).map(unwrap);
   } catch (e) {
     report('failed');
     const error = errorOf(e);
@@ -102,7 +103,7 @@ export const vmBackupOrchestrator: OrchestrationHandler = function* (context: Or
       recoveryPointId: (results[i] as DiskBackupResult).recoveryPointId,
     })),
   };
-  const sealed = (yield context.df.callActivityWithRetry(ACTIVITIES.sealVm, RETRIES.metadata(), seal)) as SealVmOutput;
+  const sealed = unwrap((yield context.df.callActivityWithRetry(ACTIVITIES.sealVm, RETRIES.metadata(), seal)) as Outcome<SealVmOutput>);
   report('succeeded');
   const result: VmBackupResult = {
     vmKey: input.vmKey,

@@ -17,7 +17,7 @@ import { MemoryStore } from '../../src/devhost/durable/store';
 import type { DurableEngine } from '../../src/devhost/durable/engine';
 import { diskBackupOrchestrator, errorOf, scaleRetryIntervalsForTests, COPY_BATCH } from '../../src/workflows/diskBackupOrchestrator';
 import { parseDiskBackupInput, parsePolicyBackupInput, backupRequestSchema } from '../../src/workflows/inputs';
-import { ACTIVITIES, ORCHESTRATORS, compactTime, diskInstanceId, jobIdFor, policyInstanceId } from '../../src/workflows/names';
+import { ACTIVITIES, BACKUP_OUTCOME_ACTIVITIES, ORCHESTRATORS, compactTime, diskInstanceId, jobIdFor, policyInstanceId } from '../../src/workflows/names';
 import { policyBackupOrchestrator } from '../../src/workflows/policyBackupOrchestrator';
 import { vmBackupOrchestrator } from '../../src/workflows/vmBackupOrchestrator';
 import { isActiveStatus, skippedJobId } from '../../src/workflows/starters';
@@ -89,13 +89,18 @@ const calls: Call[] = [];
 let failStep: string | undefined;
 let chunkCount = 0;
 
+/** Activities registered with outcomes (functions/backups.ts): their results come as { ok, value }. */
+const OUTCOME_NAMES = new Set<string>(BACKUP_OUTCOME_ACTIVITIES.map((k) => ACTIVITIES[k]));
+let permanentStep: string | undefined;
+
 function fake(name: string, result: (input: Record<string, unknown>) => unknown): void {
   df.app.activity(name, {
     handler: (input: unknown) => {
       const i = input as Record<string, unknown>;
       calls.push({ name, input: i });
       if (failStep === name) throw new Error(`SOURCE_CHANGED: ${name} failed`);
-      return result(i);
+      if (permanentStep === name) return { ok: false, error: { code: 'NOT_FOUND', message: `${name}: the disk is gone` } };
+      return OUTCOME_NAMES.has(name) ? { ok: true, value: result(i) } : result(i);
     },
   });
 }
@@ -147,6 +152,7 @@ afterAll(async () => {
 beforeEach(() => {
   calls.length = 0;
   failStep = undefined;
+  permanentStep = undefined;
   chunkCount = 10;
 });
 
@@ -186,6 +192,14 @@ describe('the disk orchestration', () => {
     expect(abandon).toHaveLength(1);
     expect(abandon[0]?.input).toMatchObject({ diskKey: 'vm3', sealed: false, error: { code: 'SOURCE_CHANGED' } });
     expect(calls.some((c) => c.name === ACTIVITIES.seal || c.name === ACTIVITIES.emitSucceeded)).toBe(false);
+  });
+
+  test('a permanent failure (an outcome) is not retried: the job is abandoned with its code at once', async () => {
+    permanentStep = ACTIVITIES.plan;
+    const record = await startAndWait(engine, ORCHESTRATORS.diskBackup, { diskKey: 'vm6', trigger: 'http', policy: POLICY }, 'backup-vm6');
+    expect(record.runtimeStatus).toBe('Failed');
+    expect(calls.filter((c) => c.name === ACTIVITIES.plan)).toHaveLength(1);
+    expect(calls.find((c) => c.name === ACTIVITIES.abandon)?.input).toMatchObject({ diskKey: 'vm6', sealed: false, error: { code: 'NOT_FOUND', message: `${ACTIVITIES.plan}: the disk is gone` } });
   });
 
   test('a failure after the seal does not abandon the sealed job', async () => {
