@@ -114,11 +114,13 @@ function describeSteps(label: string, result: WorkerResult): string {
 
 /** `--quick`: only the 1 GiB chains (no restore, large disk or devhost), results.json untouched. */
 const quick = process.argv.includes('--quick');
+/** `--block-kib=N`: hash block size of the bench's chains (default: the engine's BLOCK_BYTES). */
+const blockKiB = Number(process.argv.find((a) => a.startsWith('--block-kib='))?.split('=')[1] ?? 0);
 
 function worker(task: Record<string, unknown>): Promise<WorkerResult> {
   const script = path.join(__dirname, 'benchWorker.js');
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [script, JSON.stringify({ concurrency: CONCURRENCY, ...task })], { maxBuffer: 16 * MiB }, (error, stdout, stderr) => {
+    execFile(process.execPath, [script, JSON.stringify({ concurrency: CONCURRENCY, ...(blockKiB ? { blockBytes: blockKiB * 1024 } : {}), ...task })], { maxBuffer: 16 * MiB }, (error, stdout, stderr) => {
       if (error) return reject(new Error(`bench worker failed: ${stderr || error.message}`));
       resolve(JSON.parse(stdout.trim().split('\n').pop()!) as WorkerResult);
     });
@@ -173,6 +175,8 @@ async function main(): Promise<void> {
       console.log(`1 % superset: ${round(full.wallMs / inc1.wallMs)} × faster, ${ratio(inc1.wallMs, changed1)}`);
       console.log(`1 % exact: ${round(fullExact.wallMs / inc1x.wallMs)} × faster, ${ratio(inc1x.wallMs, changed1)}, puts ÷ ideal ${round(inc1x.totals!.putPageCalls / Math.ceil(changed1 / PUT_BYTES), 2)}`);
       console.log(`10 % exact: ${ratio(inc10x.wallMs, changed10)}; 10 % superset: ${ratio(inc10.wallMs, changed10)}`);
+      const read = (run: WorkerResult, bytes: number): string => `${round(run.totals!.bytesRead / MiB, 1)} MiB read for ${round(bytes / MiB, 1)} MiB changed (${round(run.totals!.bytesRead / bytes)} ×)`;
+      console.log(`exact reads: 1 % ${read(inc1x, changed1)}; 10 % ${read(inc10x, changed10)}`);
       return;
     }
     console.log('restore of the newest recovery point…');
