@@ -28,6 +28,8 @@ interface Task {
   recoveryPointId?: string;
   target?: string;
   concurrency: number;
+  /** Hash block size of a new chain (the full backup); an incremental keeps its chain's. */
+  blockBytes?: number;
 }
 
 /** The page-blob source, answering `changedRanges` with the ranges the bench knows it wrote. */
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
       step = next;
       stepStarted = performance.now();
     };
-    const outcome = await runBackup(source, new VaultDisk(container, task.diskKey!), task.jobId!, { concurrency: task.concurrency, onStep });
+    const outcome = await runBackup(source, new VaultDisk(container, task.diskKey!), task.jobId!, { concurrency: task.concurrency, onStep, ...(task.blockBytes ? { blockBytes: task.blockBytes } : {}) });
     endStep();
     counters = { plan: outcome.plan, totals: outcome.totals, recoveryPointId: outcome.recoveryPoint.id, steps };
   } else {

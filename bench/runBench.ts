@@ -4,7 +4,8 @@
  *   - the raw ceilings: parallel 4 MiB Put Page and Get Blob throughput, and the combined
  *     read+write copy ceiling 1 / (1/put + 1/get);
  *   - a full backup, incremental backups with 1 % and 10 % of the disk changed, a restore,
- *     all of a sparse 1 GiB disk; and a full backup of an 8 GiB disk for memory.
+ *     all of a sparse 1 GiB disk; and the same backups of an 8 GiB disk (its peak RSS, and
+ *     its exact-diff figures as `largeDiskExactDiff`).
  * Each backup and restore runs in its own process (benchWorker.ts) so its peak RSS is its own,
  * and reports its time and HTTP requests per step (snapshot, plan, copy, seal).
  * Two chains of the same disk: the headline incremental figures use the exact diff (the ranges
@@ -114,11 +115,13 @@ function describeSteps(label: string, result: WorkerResult): string {
 
 /** `--quick`: only the 1 GiB chains (no restore, large disk or devhost), results.json untouched. */
 const quick = process.argv.includes('--quick');
+/** `--block-kib=N`: hash block size of the bench's chains (default: the engine's BLOCK_BYTES). */
+const blockKiB = Number(process.argv.find((a) => a.startsWith('--block-kib='))?.split('=')[1] ?? 0);
 
 function worker(task: Record<string, unknown>): Promise<WorkerResult> {
   const script = path.join(__dirname, 'benchWorker.js');
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [script, JSON.stringify({ concurrency: CONCURRENCY, ...task })], { maxBuffer: 16 * MiB }, (error, stdout, stderr) => {
+    execFile(process.execPath, [script, JSON.stringify({ concurrency: CONCURRENCY, ...(blockKiB ? { blockBytes: blockKiB * 1024 } : {}), ...task })], { maxBuffer: 16 * MiB }, (error, stdout, stderr) => {
       if (error) return reject(new Error(`bench worker failed: ${stderr || error.message}`));
       resolve(JSON.parse(stdout.trim().split('\n').pop()!) as WorkerResult);
     });
@@ -173,16 +176,29 @@ async function main(): Promise<void> {
       console.log(`1 % superset: ${round(full.wallMs / inc1.wallMs)} × faster, ${ratio(inc1.wallMs, changed1)}`);
       console.log(`1 % exact: ${round(fullExact.wallMs / inc1x.wallMs)} × faster, ${ratio(inc1x.wallMs, changed1)}, puts ÷ ideal ${round(inc1x.totals!.putPageCalls / Math.ceil(changed1 / PUT_BYTES), 2)}`);
       console.log(`10 % exact: ${ratio(inc10x.wallMs, changed10)}; 10 % superset: ${ratio(inc10.wallMs, changed10)}`);
+      const read = (run: WorkerResult, bytes: number): string => `${round(run.totals!.bytesRead / MiB, 1)} MiB read for ${round(bytes / MiB, 1)} MiB changed (${round(run.totals!.bytesRead / bytes)} ×)`;
+      console.log(`exact reads: 1 % ${read(inc1x, changed1)}; 10 % ${read(inc10x, changed10)}`);
       return;
     }
     console.log('restore of the newest recovery point…');
     const restore = await worker({ ...base, kind: 'restore', recoveryPointId: inc10.recoveryPointId, target: 'restores/os.vhd' });
 
-    console.log(`full backup of a sparse ${LARGE_DISK_BYTES / GiB} GiB disk (memory)…`);
+    console.log(`full backup of a sparse ${LARGE_DISK_BYTES / GiB} GiB disk (${ALLOCATED_SHARE * 100} % allocated; memory, and the same figures as above)…`);
     const large = container.getPageBlobClient('vm/data.vhd');
     await large.create(LARGE_DISK_BYTES);
-    await writeExtents(large, LARGE_DISK_BYTES, LARGE_DISK_BYTES * ALLOCATED_SHARE * 0.5, [MiB, 4 * MiB]);
+    await writeExtents(large, LARGE_DISK_BYTES, LARGE_DISK_BYTES * ALLOCATED_SHARE, [MiB, 4 * MiB]);
     const largeFull = await worker({ ...base, kind: 'backup', diskBlob: large.name, diskKey: 'data', jobId: 'bench-large' });
+    // The same changes, scaled to the larger disk, on its exact-diff chain: the fixed cost of a
+    // job (≈ 35 requests) weighs less against 82 / 820 MiB than against 10 / 100 MiB.
+    const largeIncremental = async (share: number, label: string): Promise<{ changed: number; run: WorkerResult }> => {
+      console.log(`incremental backup of the ${LARGE_DISK_BYTES / GiB} GiB disk, ${label} changed (exact diff)…`);
+      const written = await writeExtents(large, LARGE_DISK_BYTES, LARGE_DISK_BYTES * share, changeSizes);
+      writeFileSync(diffFile, JSON.stringify(written.map((r) => [r.start, r.end])));
+      const run = await worker({ ...base, kind: 'backup', diskBlob: large.name, diskKey: 'data', jobId: `bench-large-${label}`, exactDiffFile: diffFile });
+      return { changed: totalBytes(written), run };
+    };
+    const largeOne = await largeIncremental(0.01, '1pct');
+    const largeTen = await largeIncremental(0.1, '10pct');
 
     console.log('devhost: 1,000 no-op activities fanned out, then the same with a SIGKILL and restart midway…');
     const devhost = await measureDevhost(cs);
@@ -191,7 +207,7 @@ async function main(): Promise<void> {
     // gets in production (Azure lists the pages written between two snapshots), and the bench's
     // diff is exactly the set of ranges it wrote between them, nothing more. Azurite's own diff
     // (every valid range) is measured too and written beside them as `supersetDiff`.
-    const chainMetrics = (fullRun: WorkerResult, inc1Run: WorkerResult, inc10Run: WorkerResult) => ({
+    const chainMetrics = (fullRun: WorkerResult, inc1Run: WorkerResult, inc10Run: WorkerResult, changed1 = one.changed) => ({
       fullBackupMiBps: round(mibps(fullRun.totals!.bytesWritten, fullRun.wallMs)),
       incremental1pctMiBps: round(mibps(inc1Run.totals!.bytesWritten, inc1Run.wallMs)),
       incremental10pctMiBps: round(mibps(inc10Run.totals!.bytesWritten, inc10Run.wallMs)),
@@ -202,6 +218,11 @@ async function main(): Promise<void> {
     });
     const exact = chainMetrics(fullExact, inc1x, inc10x);
     const superset = chainMetrics(full, inc1, inc10);
+    const largeDisk = {
+      diskBytes: LARGE_DISK_BYTES,
+      ...chainMetrics(largeFull, largeOne.run, largeTen.run, largeOne.changed),
+      incrementalVsCeiling10pct: round(mibps(largeTen.changed, largeTen.run.wallMs) / readWrite, 3),
+    };
     const metrics = {
       putPageCeilingMiBps: round(ceiling.put),
       getCeilingMiBps: round(ceiling.get),
@@ -213,7 +234,7 @@ async function main(): Promise<void> {
       devhostMsPerActivity: round(devhost.msPerActivity),
       devhostMsPerActivityWithRestart: round(devhost.msPerActivityWithRestart),
     };
-    const vsCeiling10 = (run: WorkerResult): number => round(mibps(changed10, run.wallMs) / readWrite, 3);
+    const vsCeiling10 = (run: WorkerResult, changed = changed10): number => round(mibps(changed, run.wallMs) / readWrite, 3);
 
     const rows: [string, string, string][] = [
       ['Put Page ceiling (4 MiB, ×8)', `${metrics.putPageCeilingMiBps} MiB/s`, ''],
@@ -225,17 +246,18 @@ async function main(): Promise<void> {
       ['devhost, 1,000 no-op activities', `${metrics.devhostMsPerActivity} ms`, 'per activity, fan-out with Task.all'],
       ['devhost, same with a SIGKILL restart', `${metrics.devhostMsPerActivityWithRestart} ms`, 'per activity, host killed a third of the way in'],
     ];
-    for (const [title, m, runs] of [
-      ['— exact diff, as Azure reports it (the ranges the bench wrote; headline, in results.json metrics) —', exact, [fullExact, inc1x, inc10x]],
-      ['— superset diff, as Azurite reports it (every valid range; results.json supersetDiff) —', superset, [full, inc1, inc10]],
+    for (const [title, m, runs, [changed1, changed10]] of [
+      ['— 1 GiB disk, exact diff, as Azure reports it (the ranges the bench wrote; headline, in results.json metrics) —', exact, [fullExact, inc1x, inc10x], [one.changed, ten.changed]],
+      ['— 1 GiB disk, superset diff, as Azurite reports it (every valid range; results.json supersetDiff) —', superset, [full, inc1, inc10], [one.changed, ten.changed]],
+      [`— ${LARGE_DISK_BYTES / GiB} GiB disk, exact diff (results.json largeDiskExactDiff) —`, largeDisk, [largeFull, largeOne.run, largeTen.run], [largeOne.changed, largeTen.changed]],
     ] as const) {
       const [fullRun, inc1Run, inc10Run] = runs;
       rows.push(
         [title, '', ''],
-        ['full backup, 1 GiB sparse', `${m.fullBackupMiBps} MiB/s`, `${round(m.fullBackupMiBps / readWrite)} × ceiling; ${round(fullRun.totals!.bytesWritten / MiB, 0)} MiB in ${round(fullRun.wallMs / 1000)} s`],
+        ['full backup', `${m.fullBackupMiBps} MiB/s`, `${round(m.fullBackupMiBps / readWrite)} × ceiling; ${round(fullRun.totals!.bytesWritten / MiB, 0)} MiB in ${round(fullRun.wallMs / 1000)} s`],
         ['incremental, 1 % changed', `${m.incremental1pctMiBps} MiB/s`, `${round(changed1 / MiB, 1)} MiB changed, ${round(inc1Run.totals!.bytesRead / MiB, 1)} MiB read, in ${round(inc1Run.wallMs / 1000, 3)} s`],
         ['incremental, 10 % changed', `${m.incremental10pctMiBps} MiB/s`, `${round(changed10 / MiB, 1)} MiB changed, ${round(inc10Run.totals!.bytesRead / MiB, 1)} MiB read, in ${round(inc10Run.wallMs / 1000, 3)} s`],
-        ['incremental 1 % (changed bytes) ÷ ceiling', String(m.incrementalVsCeiling), `target ≥ 0.8; at 10 %: ${vsCeiling10(inc10Run)}`],
+        ['incremental 1 % (changed bytes) ÷ ceiling', String(m.incrementalVsCeiling), `target ≥ 0.8; at 10 %: ${vsCeiling10(inc10Run, changed10)}`],
         ['1 % incremental speedup over full', `${m.incremental1pctSpeedup} ×`, 'target ≥ 20'],
         ['transfer amplification (1 %)', String(m.transferAmplification), 'written ÷ changed'],
         ['Put Page calls ÷ ideal (1 %)', String(m.putPagesPerIdeal), 'ideal = ⌈changed ÷ 4 MiB⌉; scattered extents need one call each'],
@@ -252,8 +274,16 @@ async function main(): Promise<void> {
       /** Where the incremental figures in `metrics` come from (see docs/design.md, "Benchmark"). */
       incrementalDiff: 'exact: the ranges the bench wrote between the two snapshots, as Azure reports them',
       supersetDiff: superset,
+      /** The same figures on the larger disk's exact-diff chain (1 % and 10 % of 8 GiB changed). */
+      largeDiskExactDiff: largeDisk,
     };
-    for (const [label, run] of [['full (exact chain)', fullExact], ['incremental 1 %, exact', inc1x], ['incremental 10 %, exact', inc10x], ['incremental 1 %, superset', inc1]] as const) {
+    for (const [label, run] of [
+      ['full (exact chain)', fullExact],
+      ['incremental 1 %, exact', inc1x],
+      ['incremental 10 %, exact', inc10x],
+      ['incremental 1 %, superset', inc1],
+      [`incremental 1 % of ${LARGE_DISK_BYTES / GiB} GiB, exact`, largeOne.run],
+    ] as const) {
       console.log(describeSteps(label, run));
     }
     const out = path.join(__dirname, '..', '..', 'bench', 'results.json');

@@ -29,6 +29,11 @@ export const DEFAULT_CHUNK_BUDGET_BYTES = 8 * 1024 * 1024 * 1024;
 
 export interface PlanBackupOptions {
   chunkBudgetBytes?: number;
+  /**
+   * Hash block size of a new chain (a full backup); default BLOCK_BYTES. An incremental keeps
+   * the block size of the chain's head, since its hash list is merged into the new one.
+   */
+  blockBytes?: number;
   now?: Date;
   abortSignal?: AbortSignal;
 }
@@ -87,7 +92,11 @@ export async function planBackup(
     // 4 TiB): copy the whole allocation, as a full backup does. The base is rewritten to the new
     // snapshot; earlier recovery points are vault snapshots and stay as they were.
     const diffUnavailable = reported !== undefined && !reported.ok && isDeltavaultError(reported.error, 'DIFF_UNAVAILABLE');
-    const incremental = head !== null && manifest !== undefined && !diffUnavailable;
+    // A chain keeps one block size (the head's hashes are merged into the new list); a head whose
+    // block size this deltavault cannot move in whole windows starts a new chain instead.
+    const incremental = head !== null && manifest !== undefined && !diffUnavailable && isBlockSize(manifest.value.blocks.sizeBytes);
+    const blockBytes = incremental && manifest ? manifest.value.blocks.sizeBytes : (options.blockBytes ?? BLOCK_BYTES);
+    if (!isBlockSize(blockBytes)) throw errors.invalidArgument('block size', `${blockBytes} must be a multiple of 512 that divides ${WINDOW_BYTES}`);
     const [fidelity, newAllocated] = [unwrap(await fidelityRead), unwrap(await newAllocatedRead)];
     let previous;
     if (incremental && previousAllocated && reported) {
@@ -104,13 +113,13 @@ export async function planBackup(
       incremental && head && head.sizeBytes !== snapshot.sizeBytes
         ? [{ start: Math.min(head.sizeBytes, snapshot.sizeBytes) - 512, end: Math.min(head.sizeBytes, snapshot.sizeBytes) }]
         : [];
-    const chunks = chunkTouchedBlocks(union(union(delta.changed, delta.cleared), resizedTail), options.chunkBudgetBytes ?? DEFAULT_CHUNK_BUDGET_BYTES);
+    const chunks = chunkTouchedBlocks(union(union(delta.changed, delta.cleared), resizedTail), options.chunkBudgetBytes ?? DEFAULT_CHUNK_BUDGET_BYTES, blockBytes);
 
     // Chunk documents are built in order (the head's hashes stream through once) and written
     // several at a time.
     async function* chunkDocuments(): AsyncGenerator<ChunkRanges> {
       for (const chunk of chunks) {
-        const span = blocksToBytes(chunk.blocks, snapshot.sizeBytes);
+        const span = blocksToBytes(chunk.blocks, snapshot.sizeBytes, blockBytes);
         yield {
           index: chunk.index,
           blocks: toTuples(chunk.blocks),
@@ -141,9 +150,9 @@ export async function planBackup(
       },
       previous: incremental && head ? { recoveryPointId: head.recoveryPointId, sourceSnapshotId: head.sourceSnapshotId } : null,
       chainEtag: chain.etag ?? null,
-      blockBytes: BLOCK_BYTES,
+      blockBytes,
       bytes: { allocated: totalBytes(newAllocated), changed: totalBytes(delta.changed), cleared: totalBytes(delta.cleared) },
-      chunks: chunks.map((c) => ({ index: c.index, blocks: totalBytes(c.blocks), bytes: totalBytes(c.blocks) * BLOCK_BYTES })),
+      chunks: chunks.map((c) => ({ index: c.index, blocks: totalBytes(c.blocks), bytes: totalBytes(c.blocks) * blockBytes })),
     };
     // The plan is written last: its presence means every chunk file exists.
     await writeJson(container, vaultPaths.plan(diskKey, jobId), plan, 'overwrite');
@@ -194,17 +203,22 @@ async function ensureBase(vault: VaultDisk, sizeBytes: number): Promise<void> {
  * Cuts the touched blocks into chunks along 4 MiB window boundaries (the copy moves whole
  * windows), each chunk holding at most `budgetBytes` of windows.
  */
-function chunkTouchedBlocks(touched: readonly ByteRange[], budgetBytes: number): { index: number; blocks: ByteRange[] }[] {
-  const blocks = touchedBlocks(touched, BLOCK_BYTES);
-  const perWindow = WINDOW_BYTES / BLOCK_BYTES;
+function chunkTouchedBlocks(touched: readonly ByteRange[], budgetBytes: number, blockBytes: number): { index: number; blocks: ByteRange[] }[] {
+  const blocks = touchedBlocks(touched, blockBytes);
+  const perWindow = WINDOW_BYTES / blockBytes;
   return partitionBlocks(touchedBlocks(touched, WINDOW_BYTES), WINDOW_BYTES, budgetBytes).map((chunk) => ({
     index: chunk.index,
     blocks: intersect(blocks, chunk.blocks.map((w) => ({ start: w.start * perWindow, end: w.end * perWindow }))),
   }));
 }
 
-function blocksToBytes(blocks: readonly ByteRange[], sizeBytes: number): ByteRange[] {
-  return blocks.map((b) => ({ start: b.start * BLOCK_BYTES, end: Math.min(b.end * BLOCK_BYTES, sizeBytes) }));
+function blocksToBytes(blocks: readonly ByteRange[], sizeBytes: number, blockBytes: number): ByteRange[] {
+  return blocks.map((b) => ({ start: b.start * blockBytes, end: Math.min(b.end * blockBytes, sizeBytes) }));
+}
+
+/** Block sizes the copy can move in whole windows: page multiples that divide WINDOW_BYTES. */
+function isBlockSize(bytes: number): boolean {
+  return Number.isSafeInteger(bytes) && bytes >= 512 && bytes % 512 === 0 && WINDOW_BYTES % bytes === 0;
 }
 
 function clipAll(ranges: readonly ByteRange[], span: readonly ByteRange[]): ByteRange[] {

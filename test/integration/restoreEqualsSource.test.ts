@@ -30,6 +30,9 @@ const opArb: fc.Arbitrary<Op> = fc.record({
   seed: fc.integer({ min: 0, max: 1_000_000 }),
 });
 const historyArb = fc.array(fc.array(opArb, { minLength: 0, maxLength: 6 }), { minLength: 2, maxLength: 4 });
+/** Hash block size of the chain: the default, or one given to its first (full) backup. */
+const blockBytesArb = fc.constantFrom(undefined, 128 * 1024, 4 * 1024 * 1024);
+const MiB = 1024 * 1024;
 
 async function apply(container: ContainerClient, blobName: string, op: Op): Promise<void> {
   const disk = container.getPageBlobClient(blobName);
@@ -42,7 +45,7 @@ async function apply(container: ContainerClient, blobName: string, op: Op): Prom
   await writePattern(disk, start, pages * PAGE, (at) => op.seed + at);
 }
 
-async function checkHistory(fidelity: DiffFidelity, history: Op[][], run: number): Promise<void> {
+async function checkHistory(fidelity: DiffFidelity, history: Op[][], blockBytes: number | undefined, run: number): Promise<void> {
   const container = await freshContainer(`prop-${fidelity}`);
   const diskBlob = container.getPageBlobClient(`vm${run}/os.vhd`);
   await diskBlob.create(DISK_BYTES);
@@ -53,7 +56,10 @@ async function checkHistory(fidelity: DiffFidelity, history: Op[][], run: number
   for (const [step, ops] of history.entries()) {
     for (const op of ops) await apply(container, diskBlob.name, op);
     const jobId = `job-${run}-${step}`;
-    const { recoveryPoint } = await runBackup(source, vault, jobId, { concurrency: 3 });
+    // Later backups ask for another block size: a chain keeps the one it started with.
+    const asked = step === 0 ? blockBytes : MiB / 2;
+    const { recoveryPoint } = await runBackup(source, vault, jobId, { concurrency: 3, ...(asked ? { blockBytes: asked } : {}) });
+    expect(recoveryPoint.blocks.sizeBytes).toBe(blockBytes ?? MiB);
     const snapshot = await source.findSnapshot(jobId);
     expected.set(recoveryPoint.id, await readWhole(diskBlob.withSnapshot(snapshot!.id)));
 
@@ -88,8 +94,8 @@ describe('restore of every retained recovery point equals its source snapshot', 
   for (const fidelity of ['superset', 'exact'] as const) {
     test(`random disk histories, ${fidelity} diff`, async () => {
       await fc.assert(
-        fc.asyncProperty(historyArb, async (history) => {
-          await checkHistory(fidelity, history, run++);
+        fc.asyncProperty(historyArb, blockBytesArb, async (history, blockBytes) => {
+          await checkHistory(fidelity, history, blockBytes, run++);
         }),
         { numRuns: 6, endOnFailure: true },
       );
