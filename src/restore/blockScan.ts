@@ -110,12 +110,30 @@ async function* blocksToScan(
 export function scanAgainstManifest(
   container: ContainerClient,
   manifest: Manifest,
-  input: Pick<ScanInput, 'readInto' | 'allocated' | 'concurrency' | 'onWindow'>,
+  input: Pick<ScanInput, 'readInto' | 'allocated' | 'concurrency' | 'onWindow'> & {
+    /** Only the blocks in this byte range (block-aligned): one slice of a restore or verify. */
+    range?: ByteRange;
+  },
 ): Promise<ScanResult> {
+  const blockBytes = manifest.blocks.sizeBytes;
+  const hashes = readBlockHashes(container, manifest.blocks.blob, hashListExpectation(manifest));
+  const { range, ...rest } = input;
+  if (!range) return scanBlocks({ ...rest, hashes, sizeBytes: manifest.sizeBytes, blockBytes });
+  if (range.start % blockBytes !== 0 || (range.end % blockBytes !== 0 && range.end !== manifest.sizeBytes)) {
+    throw new RangeError(`scan range ${range.start}-${range.end} is not aligned to the ${blockBytes}-byte blocks`);
+  }
+  const first = range.start / blockBytes;
+  const end = Math.ceil(range.end / blockBytes);
   return scanBlocks({
-    ...input,
-    hashes: readBlockHashes(container, manifest.blocks.blob, hashListExpectation(manifest)),
+    ...rest,
+    allocated: clip(input.allocated, range.start, range.end),
+    hashes: (async function* () {
+      for await (const record of hashes) {
+        if (record.index >= end) break;
+        if (record.index >= first) yield record;
+      }
+    })(),
     sizeBytes: manifest.sizeBytes,
-    blockBytes: manifest.blocks.sizeBytes,
+    blockBytes,
   });
 }

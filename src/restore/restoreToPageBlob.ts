@@ -8,6 +8,7 @@
  */
 import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
 import { readRecoveryPoint } from '../catalog/recoveryPoints';
+import { clip, totalBytes, type ByteRange } from '../ranges/byteRange';
 import { errors, storageStatus } from '../errors';
 import { describeBlob, listAllocatedRanges } from '../util/pageBlobRanges';
 import { readPageBlobInto } from '../util/pageBlobIo';
@@ -20,6 +21,12 @@ export const RESTORE_METADATA_KEY = 'deltavaultrestore';
 
 export interface RestoreOptions {
   concurrency?: number;
+  /**
+   * Restore only this block-aligned byte range (one slice of a large restore, so each call fits
+   * an activity's time limit); every slice of one restore uses the same restore id. The hash
+   * list is checked whole by the slice that starts at 0.
+   */
+  range?: ByteRange;
   /** Read the written blob back and check it against the manifest (default true). */
   verify?: boolean;
   onProgress?: (progress: { bytesDone: number; bytesTotal: number }) => void;
@@ -42,15 +49,17 @@ export async function restoreToPageBlob(
 ): Promise<RestoreResult> {
   const manifest = await readRecoveryPoint(container, rpId);
   const snapshot = container.getPageBlobClient(manifest.vault.baseBlob).withSnapshot(manifest.vault.snapshot);
-  await checkBlockHashes(container, manifest.blocks.blob, hashListExpectation(manifest));
+  const slice = options.range;
+  if (!slice || slice.start === 0) await checkBlockHashes(container, manifest.blocks.blob, hashListExpectation(manifest));
   await createTarget(target, manifest.sizeBytes, restoreId);
 
   const allocated = await listAllocatedRanges(snapshot);
-  const bytesTotal = allocated.reduce((sum, r) => sum + r.end - r.start, 0);
+  const bytesTotal = totalBytes(slice ? clip(allocated, slice.start, slice.end) : allocated);
   let bytesWritten = 0;
   const scan = await scanAgainstManifest(container, manifest, {
     readInto: (range, buffer, offset) => readPageBlobInto(snapshot, range, buffer, offset),
     allocated,
+    ...(slice ? { range: slice } : {}),
     concurrency: options.concurrency ?? 8,
     onWindow: async (window) => {
       // Only blocks that hashed right are written: data that fails its hash never lands.
@@ -70,7 +79,7 @@ export async function restoreToPageBlob(
     throw errors.integrityFailed(`recovery point ${rpId} in the vault`, scan.badBlocks);
   }
   if (options.verify ?? true) {
-    const check = await verifyPageBlob(container, manifest, target, { concurrency: options.concurrency });
+    const check = await verifyPageBlob(container, manifest, target, { ...(options.concurrency ? { concurrency: options.concurrency } : {}), ...(slice ? { range: slice } : {}) });
     if (!check.ok) throw errors.integrityFailed(`restored blob ${describeBlob(target)}`, check.badBlocks);
   }
   return { recoveryPointId: rpId, target: describeBlob(target), sizeBytes: manifest.sizeBytes, bytesWritten, blocksChecked: scan.blocksChecked };

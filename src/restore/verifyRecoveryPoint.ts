@@ -9,6 +9,7 @@ import { listAllocatedRanges, describeBlob } from '../util/pageBlobRanges';
 import { readPageBlobInto } from '../util/pageBlobIo';
 import { Manifest } from '../vault/manifest';
 import { scanAgainstManifest } from './blockScan';
+import type { ByteRange } from '../ranges/byteRange';
 
 export interface VerifyResult {
   recoveryPointId: string;
@@ -19,6 +20,8 @@ export interface VerifyResult {
 
 export interface VerifyOptions {
   concurrency?: number;
+  /** Only the blocks in this block-aligned byte range (a slice of a restore's read-back). */
+  range?: ByteRange;
 }
 
 export async function verifyRecoveryPoint(container: ContainerClient, rpId: string, options: VerifyOptions = {}): Promise<VerifyResult> {
@@ -47,6 +50,7 @@ export async function verifyPageBlob(
   const scan = await scanAgainstManifest(container, manifest, {
     readInto: (range, target, offset) => readPageBlobInto(blob, range, target, offset),
     allocated: await listAllocatedRanges(blob),
+    ...(options.range ? { range: options.range } : {}),
     concurrency: options.concurrency ?? 8,
   });
   return { recoveryPointId: manifest.id, ok: scan.badBlocks.length === 0, blocksChecked: scan.blocksChecked, badBlocks: scan.badBlocks };
