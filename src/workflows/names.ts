@@ -74,6 +74,7 @@ export const VM_RESTORE_ORCHESTRATOR = 'vmRestoreOrchestrator';
 /** The restore workflow's activities (registered by functions/restores.ts, apart from ACTIVITIES). */
 export const RESTORE_ACTIVITIES = {
   emitStarted: 'restoreEmitStarted',
+  planRestore: 'restorePlan',
   restore: 'restoreToTarget',
   discardTarget: 'restoreDiscardTarget',
   emitSucceeded: 'restoreEmitSucceeded',

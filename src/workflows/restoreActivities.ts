@@ -15,6 +15,9 @@ import { deleteBlobIfExists, readJson, writeJson } from '../vault/jsonBlob';
 import { RESTORE_METADATA_KEY } from '../restore/restoreToPageBlob';
 import { errors, storageStatus } from '../errors';
 import { outcomeOf, type Outcome } from './outcome';
+import { readRecoveryPoint } from '../catalog/recoveryPoints';
+import { totalBytes } from '../ranges/byteRange';
+import { listAllocatedRanges } from '../util/pageBlobRanges';
 import type { ArmAccess } from '../azure/armAccess';
 import { appArmAccess } from '../config/armClients';
 import type { RestoreTargetData } from '../events/cloudEvents';
@@ -34,6 +37,21 @@ export interface RestoreJobInput extends RestoreInput {
   /** The orchestration instance id, also the job id of the restore's events. */
   jobId: string;
 }
+
+/** One slice of a page-blob restore, and where the whole restore stands when it starts. */
+export interface RestoreSliceInput extends RestoreJobInput {
+  slice?: { start: number; end: number; doneBefore: number; bytesTotal: number };
+}
+
+export interface RestorePlan {
+  /** Block-aligned, window-aligned byte ranges covering the point, restored one after another. */
+  slices: { start: number; end: number }[];
+  /** The point's allocated bytes (what the progress counts to). */
+  bytesTotal: number;
+}
+
+/** A page-blob restore is cut into slices of this much address space, each one activity. */
+export const RESTORE_SLICE_BYTES = 64 * 1024 ** 3;
 export interface RestoreOutput {
   recoveryPointId: string;
   /** A managed-disk target: the new disk's resource id. */
@@ -106,14 +124,18 @@ export function restoreActivities(deps: RestoreActivityDeps) {
   const writeProgress = (instanceId: string, progress: RestoreProgress): Promise<void> =>
     writeJson(deps.vaultContainer, restoreProgressPath(instanceId), progress, 'overwrite').then(() => undefined);
 
-  async function restore(input: RestoreJobInput): Promise<RestoreOutput> {
+  async function restore(input: RestoreSliceInput): Promise<RestoreOutput> {
     const progress = progressWriter(input.jobId);
+    const slice = input.slice;
     let out: RestoreOutput;
     if (input.target.kind === 'pageBlob') {
       const container = deps.blobService.getContainerClient(input.target.container);
       await container.createIfNotExists();
       const target = container.getPageBlobClient(input.target.blob);
-      const result = await restoreToPageBlob(deps.vaultContainer, input.recoveryPointId, target, input.jobId, { onProgress: progress.report });
+      const result = await restoreToPageBlob(deps.vaultContainer, input.recoveryPointId, target, input.jobId, {
+        ...(slice ? { range: { start: slice.start, end: slice.end } } : {}),
+        onProgress: (p) => progress.report(slice ? { bytesDone: slice.doneBefore + p.bytesDone, bytesTotal: slice.bytesTotal } : p),
+      });
       out = { recoveryPointId: result.recoveryPointId, sizeBytes: result.sizeBytes, bytesWritten: result.bytesWritten, blocksChecked: result.blocksChecked };
     } else {
       const result = await restoreToManagedDisk({
@@ -134,7 +156,8 @@ export function restoreActivities(deps: RestoreActivityDeps) {
     }
     await progress.flush();
     // The copy's total is the allocated bytes; when done, every one of them was written.
-    await writeProgress(input.jobId, { bytesDone: out.bytesWritten, bytesTotal: out.bytesWritten });
+    const done = slice ? slice.doneBefore + out.bytesWritten : out.bytesWritten;
+    await writeProgress(input.jobId, { bytesDone: done, bytesTotal: slice ? Math.max(slice.bytesTotal, done) : done });
     return out;
   }
 
@@ -147,9 +170,22 @@ export function restoreActivities(deps: RestoreActivityDeps) {
       return null;
     },
 
-    /** The restore; a corrupt or vanished recovery point is a failed outcome, not an error retried for minutes. */
-    restore(input: RestoreJobInput): Promise<Outcome<RestoreOutput>> {
+    /** The restore (of one slice, for a page blob); a corrupt or vanished recovery point is a failed outcome, not an error retried for minutes. */
+    restore(input: RestoreSliceInput): Promise<Outcome<RestoreOutput>> {
       return outcomeOf(() => restore(input));
+    },
+
+    /** The slices a page-blob restore runs in (a managed-disk restore runs whole: none). */
+    planRestore(input: RestoreJobInput): Promise<Outcome<RestorePlan>> {
+      return outcomeOf(async () => {
+        if (input.target.kind !== 'pageBlob') return { slices: [], bytesTotal: 0 };
+        const manifest = await readRecoveryPoint(deps.vaultContainer, input.recoveryPointId);
+        const snapshot = deps.vaultContainer.getPageBlobClient(manifest.vault.baseBlob).withSnapshot(manifest.vault.snapshot);
+        const bytesTotal = totalBytes(await listAllocatedRanges(snapshot));
+        const slices: RestorePlan['slices'] = [];
+        for (let start = 0; start < manifest.sizeBytes; start += RESTORE_SLICE_BYTES) slices.push({ start, end: Math.min(start + RESTORE_SLICE_BYTES, manifest.sizeBytes) });
+        return { slices, bytesTotal };
+      });
     },
 
     /**

@@ -2,7 +2,9 @@
  * A restore into a new page blob, as a Durable orchestration (instance id `restore-<hash of the
  * target>`, which is also the job id of its events):
  *
- *   restore.started → restore (restoreToPageBlob: copy, check every block, read back) →
+ *   restore.started → plan (a page blob's slices of 64 GiB of address space) → restore each
+ *   slice in turn (copy, check every block, read back; one activity each, so a large disk stays
+ *   within the activity time limit; a managed disk is restored in one activity) →
  *   restore.succeeded with bytesWritten
  *
  * and on failure: the target blob this restore created is deleted (no half-written image stays
@@ -15,7 +17,7 @@ import { RETRIES, errorOf } from './diskBackupOrchestrator';
 import { parseRestoreInput, parseVmRestoreInput, type RestoreInput } from './inputs';
 import { unwrap, type Outcome } from './outcome';
 import { RESTORE_ACTIVITIES, RESTORE_ORCHESTRATOR } from './names';
-import type { RestoreJobInput, RestoreOutput } from './restoreActivities';
+import type { RestoreJobInput, RestoreOutput, RestorePlan, RestoreSliceInput } from './restoreActivities';
 
 export interface RestoreResult {
   jobId: string;
@@ -32,7 +34,23 @@ export const restoreOrchestrator: OrchestrationHandler = function* (context: Orc
   const job: RestoreJobInput = { ...input, jobId: context.df.instanceId };
   try {
     yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.emitStarted, RETRIES.event(), job);
-    const restored = unwrap((yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.restore, RETRIES.copy(), job)) as Outcome<RestoreOutput>);
+    const plan = unwrap((yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.planRestore, RETRIES.metadata(), job)) as Outcome<RestorePlan>);
+    let restored: RestoreOutput;
+    if (plan.slices.length === 0) {
+      restored = unwrap((yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.restore, RETRIES.copy(), job)) as Outcome<RestoreOutput>);
+    } else {
+      // One slice after another, each its own activity (so each fits the time limit); the totals add up.
+      let done = 0;
+      let checked = 0;
+      let last: RestoreOutput | undefined;
+      for (const s of plan.slices) {
+        const input: RestoreSliceInput = { ...job, slice: { ...s, doneBefore: done, bytesTotal: plan.bytesTotal } };
+        last = unwrap((yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.restore, RETRIES.copy(), input)) as Outcome<RestoreOutput>);
+        done += last.bytesWritten;
+        checked += last.blocksChecked;
+      }
+      restored = { ...(last as RestoreOutput), bytesWritten: done, blocksChecked: checked };
+    }
     yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.emitSucceeded, RETRIES.event(), { ...job, bytesWritten: restored.bytesWritten });
     const result: RestoreResult = {
       jobId: job.jobId,

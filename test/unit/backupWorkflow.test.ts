@@ -20,6 +20,8 @@ import { parseDiskBackupInput, parsePolicyBackupInput, backupRequestSchema } fro
 import { ACTIVITIES, BACKUP_OUTCOME_ACTIVITIES, ORCHESTRATORS, compactTime, diskInstanceId, jobIdFor, policyInstanceId } from '../../src/workflows/names';
 import { policyBackupOrchestrator } from '../../src/workflows/policyBackupOrchestrator';
 import { vmBackupOrchestrator } from '../../src/workflows/vmBackupOrchestrator';
+import { restoreOrchestrator } from '../../src/workflows/restoreOrchestrator';
+import { RESTORE_ACTIVITIES, RESTORE_ORCHESTRATOR } from '../../src/workflows/names';
 import { isActiveStatus, skippedJobId } from '../../src/workflows/starters';
 import { assertJobId } from '../../src/vault/vaultLayout';
 import { newEngine, outputOf, startAndWait, TestHost } from './durableHarness';
@@ -135,6 +137,17 @@ fake(ACTIVITIES.vmDisks, (i) => ({
   ],
 }));
 fake(ACTIVITIES.sealVm, (i) => ({ vmRecoveryPointId: `${String(i.vmKey)}.20240305T070809010Z`, pruned: [] }));
+df.app.orchestration(RESTORE_ORCHESTRATOR, restoreOrchestrator);
+const GiB = 1024 ** 3;
+fake(RESTORE_ACTIVITIES.emitStarted, () => null);
+fake(RESTORE_ACTIVITIES.planRestore, () => ({
+  ok: true,
+  value: { slices: [{ start: 0, end: 64 * GiB }, { start: 64 * GiB, end: 128 * GiB }, { start: 128 * GiB, end: 130 * GiB }], bytesTotal: 30 },
+}));
+fake(RESTORE_ACTIVITIES.restore, () => ({ ok: true, value: { recoveryPointId: 'vm1.20240305T070809010Z', sizeBytes: 130 * GiB, bytesWritten: 10, blocksChecked: 4 } }));
+fake(RESTORE_ACTIVITIES.discardTarget, () => ({ deleted: false }));
+fake(RESTORE_ACTIVITIES.emitSucceeded, () => null);
+fake(RESTORE_ACTIVITIES.emitFailed, () => null);
 
 let host: TestHost;
 let engine: DurableEngine;
@@ -343,5 +356,25 @@ describe('the VM orchestration', () => {
     expect(outputOf(record)).toEqual({ policy: 'daily', disks: ['p3', 'tagged-1'], vms: ['app'] });
     expect(calls.filter((c) => c.name === ACTIVITIES.sealVm)).toHaveLength(1);
     expect(calls.find((c) => c.name === ACTIVITIES.plan && c.input.diskKey === 'tagged-1')?.input.sourceId).toBe(diskId('tagged'));
+  });
+});
+
+describe('the restore orchestration', () => {
+  test('a page blob restore runs its slices one after another; progress and totals add up', async () => {
+    const record = await startAndWait(
+      engine,
+      RESTORE_ORCHESTRATOR,
+      { recoveryPointId: 'vm1.20240305T070809010Z', target: { kind: 'pageBlob', container: 'restores', blob: 'big.vhd' } },
+      'restore-0123456789abcdef0123456789abcdef',
+    );
+    expect(record.runtimeStatus).toBe('Completed');
+    const slices = calls.filter((c) => c.name === RESTORE_ACTIVITIES.restore).map((c) => c.input.slice as { start: number; doneBefore: number; bytesTotal: number });
+    expect(slices.map((x) => [x.start / GiB, x.doneBefore, x.bytesTotal])).toEqual([
+      [0, 0, 30],
+      [64, 10, 30],
+      [128, 20, 30],
+    ]);
+    expect(outputOf(record)).toMatchObject({ bytesWritten: 30 });
+    expect(calls.find((c) => c.name === RESTORE_ACTIVITIES.emitSucceeded)?.input).toMatchObject({ bytesWritten: 30 });
   });
 });
