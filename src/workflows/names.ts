@@ -99,6 +99,7 @@ export const VERIFY_ORCHESTRATOR = 'verifyOrchestrator';
 
 /** The verify workflow's activities (registered by functions/verifications.ts). */
 export const VERIFY_ACTIVITIES = {
+  planVerify: 'verifyPlan',
   verify: 'verifyRecoveryPoint',
   emitCompleted: 'verifyEmitCompleted',
 } as const;

@@ -15,6 +15,7 @@ import { deleteBlobIfExists, readJson, writeJson } from '../vault/jsonBlob';
 import { RESTORE_METADATA_KEY } from '../restore/restoreToPageBlob';
 import { errors, storageStatus } from '../errors';
 import { outcomeOf, type Outcome } from './outcome';
+import { slicesOf } from './slices';
 import { readRecoveryPoint } from '../catalog/recoveryPoints';
 import { totalBytes } from '../ranges/byteRange';
 import { listAllocatedRanges } from '../util/pageBlobRanges';
@@ -50,8 +51,7 @@ export interface RestorePlan {
   bytesTotal: number;
 }
 
-/** A page-blob restore is cut into slices of this much address space, each one activity. */
-export const RESTORE_SLICE_BYTES = 64 * 1024 ** 3;
+
 export interface RestoreOutput {
   recoveryPointId: string;
   /** A managed-disk target: the new disk's resource id. */
@@ -182,9 +182,7 @@ export function restoreActivities(deps: RestoreActivityDeps) {
         const manifest = await readRecoveryPoint(deps.vaultContainer, input.recoveryPointId);
         const snapshot = deps.vaultContainer.getPageBlobClient(manifest.vault.baseBlob).withSnapshot(manifest.vault.snapshot);
         const bytesTotal = totalBytes(await listAllocatedRanges(snapshot));
-        const slices: RestorePlan['slices'] = [];
-        for (let start = 0; start < manifest.sizeBytes; start += RESTORE_SLICE_BYTES) slices.push({ start, end: Math.min(start + RESTORE_SLICE_BYTES, manifest.sizeBytes) });
-        return { slices, bytesTotal };
+        return { slices: slicesOf(manifest.sizeBytes), bytesTotal };
       });
     },
 

@@ -14,6 +14,10 @@ import { verifyRecoveryPoint } from '../restore/verifyRecoveryPoint';
 import { parseRecoveryPointId } from '../vault/vaultLayout';
 import type { VerifyInput } from './inputs';
 import { outcomeOf, type Outcome } from './outcome';
+import { slicesOf, type Slice } from './slices';
+import { readRecoveryPoint } from '../catalog/recoveryPoints';
+import { checkBlockHashes } from '../vault/blockHashList';
+import { hashListExpectation } from '../vault/manifest';
 
 export interface VerifyActivityDeps {
   vaultContainer: ContainerClient;
@@ -36,6 +40,10 @@ export interface VerifyOutput {
   badBlocks: number[];
 }
 
+export interface VerifySliceInput extends VerifyJobInput {
+  slice?: Slice;
+}
+
 export interface VerifyCompletedInput extends VerifyJobInput {
   ok: boolean;
   badBlocks: number[];
@@ -43,8 +51,14 @@ export interface VerifyCompletedInput extends VerifyJobInput {
 }
 
 export function verifyActivities(deps: VerifyActivityDeps) {
-  async function verify(input: VerifyJobInput): Promise<VerifyOutput> {
-    const result = await verifyRecoveryPoint(deps.vaultContainer, input.recoveryPointId);
+  async function verify(input: VerifySliceInput): Promise<VerifyOutput> {
+    const slice = input.slice;
+    if (slice?.start === 0) {
+      // A slice reads only its part of the hash list: the first one checks the list whole.
+      const manifest = await readRecoveryPoint(deps.vaultContainer, input.recoveryPointId);
+      await checkBlockHashes(deps.vaultContainer, manifest.blocks.blob, hashListExpectation(manifest));
+    }
+    const result = await verifyRecoveryPoint(deps.vaultContainer, input.recoveryPointId, slice ? { range: slice } : {});
     return {
       recoveryPointId: result.recoveryPointId,
       ok: result.ok,
@@ -55,9 +69,14 @@ export function verifyActivities(deps: VerifyActivityDeps) {
   }
 
   return {
-    /** The check; a vanished point or a damaged hash list is a failed outcome, not an error retried for minutes. */
-    verify(input: VerifyJobInput): Promise<Outcome<VerifyOutput>> {
+    /** The check (of one slice); a vanished point or a damaged hash list is a failed outcome, not an error retried for minutes. */
+    verify(input: VerifySliceInput): Promise<Outcome<VerifyOutput>> {
       return outcomeOf(() => verify(input));
+    },
+
+    /** The slices the verify runs in. */
+    planVerify(input: VerifyJobInput): Promise<Outcome<Slice[]>> {
+      return outcomeOf(async () => slicesOf((await readRecoveryPoint(deps.vaultContainer, input.recoveryPointId)).sizeBytes));
     },
 
     async emitCompleted(input: VerifyCompletedInput): Promise<null> {
