@@ -112,8 +112,6 @@ for (const policy of loadedConfig.policies) {
 
 // ---- POST /api/backups
 
-
-
 df.app.client.http(FUNCTION_NAMES.startBackup, {
   methods: ['POST'],
   authLevel: 'function',

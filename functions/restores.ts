@@ -27,7 +27,7 @@ import { restoreOrchestrator, vmRestoreOrchestrator } from '../src/workflows/res
 import { findRestorePoint, managedDiskExists, resolveManagedDiskTargets } from '../src/workflows/restoreResolution';
 import { appArmAccess } from '../src/config/armClients';
 import { managedDiskId } from '../src/restore/restoreToManagedDisk';
-import { isActiveStatus } from '../src/workflows/starters';
+import { isActiveStatus, runtimeStatusOf } from '../src/workflows/starters';
 
 export const FUNCTION_NAMES = {
   startRestore: 'startRestore',
@@ -53,17 +53,6 @@ const activities = restoreActivities({
 registerActivities(RESTORE_ACTIVITIES, activities);
 
 // ---- POST /api/restores
-
-
-
-async function runtimeStatusOf(client: df.DurableClient, instanceId: string): Promise<string | undefined> {
-  try {
-    const status = await client.getStatus(instanceId);
-    return status?.runtimeStatus as string | undefined;
-  } catch {
-    return undefined; // no such instance
-  }
-}
 
 df.app.client.http(FUNCTION_NAMES.startRestore, {
   methods: ['POST'],

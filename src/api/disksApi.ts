@@ -18,7 +18,7 @@ import type { HttpResponseInit } from '@azure/functions';
 import type { TableClient } from '@azure/data-tables';
 import type { ContainerClient } from '@azure/storage-blob';
 import { newestRecoveryPoint, readRecoveryPoint } from '../catalog/recoveryPoints';
-import { findVmRecoveryPoint, listVmRecoveryPoints } from '../catalog/vmRecoveryPoints';
+import { newestVmRecoveryPoint } from '../catalog/vmRecoveryPoints';
 import type { ProtectedDisk, ProtectionConfig } from '../config/protectionConfig';
 import { errors, isDeltavaultError, storageCode } from '../errors';
 import { answerWithProblems, type ProblemContext } from '../http/problem';
@@ -80,23 +80,18 @@ export function disksApi(deps: DisksApiDeps): DisksApi {
         const [lastJobs, newest] = await Promise.all([lastJobPerDisk(table(), { kind: 'backup' }), newestPoints(container(), config.disks)]);
         // A VM's last job: the newest of its disks' jobs (the disks of its newest point).
         for (const disk of config.disks.filter((d) => d.source.kind === 'virtualMachine')) {
-          const point = newest.get(disk.key);
-          const jobs = (point ? await vmDiskKeys(container(), point.id) : []).map((k) => lastJobs.get(k)).filter((j): j is JobRecord => j !== undefined);
+          const jobs = (newest.get(disk.key)?.diskKeys ?? []).map((k) => lastJobs.get(k)).filter((j): j is JobRecord => j !== undefined);
           const latest = jobs.sort((a, b) => (a.startedAt < b.startedAt ? 1 : -1))[0];
           if (latest) lastJobs.set(disk.key, latest);
         }
         const body: DiskStatus[] = config.disks.map((disk) => {
           const schedule = config.policies.find((p) => p.name === disk.policy)?.schedule;
           if (schedule === undefined) throw errors.configInvalid('the protection config', [{ path: `$.disks[?(@.key=='${disk.key}')].policy`, problem: 'names no policy' }]);
-          return diskStatus(disk, schedule, lastJobs.get(disk.key), newest.get(disk.key), at);
+          return diskStatus(disk, schedule, lastJobs.get(disk.key), newest.get(disk.key)?.summary, at);
         });
         return { status: 200, jsonBody: body };
       }),
   };
-}
-
-async function vmDiskKeys(container: ContainerClient, vmPointId: string): Promise<string[]> {
-  return ((await findVmRecoveryPoint(container, vmPointId))?.disks ?? []).map((d) => d.diskKey);
 }
 
 /** One disk's status (pure). */
@@ -132,15 +127,21 @@ export function diskStatus(disk: ProtectedDisk, schedule: string, job: JobRecord
   };
 }
 
+/** A disk's (or VM's) newest point, and for a VM the keys of the disks in it. */
+interface NewestPoint {
+  summary: RecoveryPointSummary;
+  diskKeys?: string[];
+}
+
 /** A VM's newest point as a summary of the fields GET /api/disks shows (its disks' totals). */
-async function newestVmPoint(container: ContainerClient, vmKey: string): Promise<RecoveryPointSummary | undefined> {
-  const [point] = await listVmRecoveryPoints(container, vmKey);
+async function newestVmPoint(container: ContainerClient, vmKey: string): Promise<NewestPoint | undefined> {
+  const point = await newestVmRecoveryPoint(container, vmKey);
   if (!point) return undefined;
   const disks = await Promise.all(point.disks.map((d) => readRecoveryPoint(container, d.recoveryPointId).catch(() => undefined)));
   const sum = (f: (m: NonNullable<(typeof disks)[number]>) => number): number => disks.reduce((n, m) => n + (m ? f(m) : 0), 0);
   const first = disks.find((m) => m !== undefined);
   if (!first) return undefined;
-  return {
+  const summary: RecoveryPointSummary = {
     ...summarize(first),
     id: point.id,
     source: { ...first.source, createdAt: point.takenAt },
@@ -148,14 +149,19 @@ async function newestVmPoint(container: ContainerClient, vmKey: string): Promise
     sizeBytes: sum((m) => m.sizeBytes),
     bytes: { ...first.bytes, changed: sum((m) => m.bytes.changed) },
   };
+  return { summary, diskKeys: point.disks.map((d) => d.diskKey) };
 }
 
-async function newestPoints(container: ContainerClient, disks: readonly ProtectedDisk[]): Promise<Map<string, RecoveryPointSummary>> {
-  const found = new Map<string, RecoveryPointSummary>();
+async function newestPoints(container: ContainerClient, disks: readonly ProtectedDisk[]): Promise<Map<string, NewestPoint>> {
+  const found = new Map<string, NewestPoint>();
   await forEachBounded(disks, READ_CONCURRENCY, async (disk) => {
-    let point: RecoveryPointSummary | undefined;
+    let point: NewestPoint | undefined;
     try {
-      point = disk.source.kind === 'virtualMachine' ? await newestVmPoint(container, disk.key) : await newestRecoveryPoint(new VaultDisk(container, disk.key));
+      if (disk.source.kind === 'virtualMachine') point = await newestVmPoint(container, disk.key);
+      else {
+        const summary = await newestRecoveryPoint(new VaultDisk(container, disk.key));
+        point = summary ? { summary } : undefined;
+      }
     } catch (e) {
       if (storageCode(e) === 'ContainerNotFound') return; // no backup has run yet
       if (isDeltavaultError(e)) throw e;

@@ -13,7 +13,7 @@
  *   followed through `Location` (POST, DELETE): a RestError with the ARM code.
  */
 import { redactSecrets } from '../config/secrets';
-import { DeltavaultError, isDeltavaultError } from '../errors';
+import { DeltavaultError, errors, isDeltavaultError } from '../errors';
 
 export interface ArmFailureFacts {
   readonly status?: number;
@@ -24,6 +24,20 @@ export interface ArmFailureFacts {
 }
 
 const LRO_FAILED = /^The long-running operation has failed(?:\. ([A-Za-z0-9_.-]+)\.)?/;
+
+/** Codes of an operation that ended Failed because of the request or the resource: doing it again changes nothing. */
+const PERMANENT_OPERATION_CODES: ReadonlySet<string> = new Set([
+  'InvalidParameter',
+  'BadRequest',
+  'OperationNotAllowed',
+  'QuotaExceeded',
+  'PropertyChangeNotAllowed',
+  'AuthorizationFailed',
+  'LinkedAuthorizationFailed',
+  'InvalidResourceName',
+  'ResourceNotFound',
+  'NotFound',
+]);
 
 export function armFailureFacts(e: unknown): ArmFailureFacts {
   const status = (e as { statusCode?: unknown } | null)?.statusCode;
@@ -41,13 +55,14 @@ export function armFailureFacts(e: unknown): ArmFailureFacts {
 
 /**
  * Whether doing the same thing again may succeed: a server-side failure (5xx, an LRO that ended
- * Failed, a timeout), throttling the client gave up on, or a network error. A 4xx other than
- * 408/429 is an answer about the request or the resource, and retrying it changes nothing.
+ * Failed with a server-side code, a timeout), throttling the client gave up on, or a network
+ * error. A 4xx other than 408/429, or an operation that ended Failed with a code about the request
+ * or the resource (PERMANENT_OPERATION_CODES), is an answer, and retrying it changes nothing.
  */
 export function isTransientArmFailure(e: unknown): boolean {
   if (isDeltavaultError(e)) return false;
   const facts = armFailureFacts(e);
-  if (facts.operationFailed) return true;
+  if (facts.operationFailed) return !(facts.code !== undefined && PERMANENT_OPERATION_CODES.has(facts.code));
   if (facts.status === undefined) return e instanceof Error && /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|socket hang up|network/i.test(e.message);
   return facts.status >= 500 || facts.status === 408 || facts.status === 429;
 }
@@ -67,4 +82,18 @@ export function armFailure(operation: string, resource: string, e: unknown): Del
   return new DeltavaultError('STORAGE_FAILED', redactSecrets(`${operation} of '${resource}' failed: ${what}${what && detail ? ': ' : ''}${detail}`), {
     details: { operation, resource, status: facts.status, armCode: facts.code },
   });
+}
+
+/**
+ * A failed read of a resource that may not exist: NOT_FOUND (`what`, `resource`) when ARM says
+ * so, else armFailure; a 403 also says which role the app's identity lacks.
+ */
+export function armLookupFailure(operation: string, what: string, resource: string, e: unknown): DeltavaultError {
+  if (isDeltavaultError(e)) return e;
+  const facts = armFailureFacts(e);
+  if (facts.status === 404 || facts.code === 'ResourceNotFound' || facts.code === 'NotFound') return errors.notFound(what, resource);
+  if (facts.status === 403 || facts.code === 'AuthorizationFailed') {
+    return armFailure(`${operation} (the app's identity may not: give it the role infra/ describes on that resource group)`, resource, e);
+  }
+  return armFailure(operation, resource, e);
 }

@@ -79,6 +79,24 @@ export async function listVmRecoveryPoints(container: ContainerClient, vmKey: st
   return out.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
 
+/** A VM's newest point, or undefined when it has none: ids sort by time, so this lists names and reads one. */
+export async function newestVmRecoveryPoint(container: ContainerClient, vmKey: string): Promise<VmRecoveryPoint | undefined> {
+  const prefix = vmPaths.pointsPrefix(vmKey);
+  const names: string[] = [];
+  try {
+    for await (const item of container.listBlobsFlat({ prefix })) if (item.name.endsWith('.json')) names.push(item.name);
+  } catch (e) {
+    if (storageCode(e) === 'ContainerNotFound') return undefined;
+    throw e;
+  }
+  for (const name of names.sort().reverse()) {
+    // A point pruned between the listing and the read is skipped: the next newest counts.
+    const found = await readJson(container, name, vmRecoveryPointSchema);
+    if (found) return found.value;
+  }
+  return undefined;
+}
+
 /** Removes the VM's points one of whose disk points is gone (pruned by the disk's retention). */
 export async function pruneVmRecoveryPoints(container: ContainerClient, vmKey: string): Promise<string[]> {
   const removed: string[] = [];

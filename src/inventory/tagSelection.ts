@@ -16,7 +16,7 @@ import {
   type ProtectedDisk,
   type ProtectionConfig,
 } from '../config/protectionConfig';
-import { armFailure } from './armFailure';
+import { armLookupFailure } from '../azure/armFailures';
 
 export interface TagSelection {
   /** The disks and VMs the tag selects and `disks` does not list, in a stable order. */
@@ -45,7 +45,6 @@ async function collect<T>(pages: AsyncIterable<T>): Promise<T[]> {
 /** Every disk and VM of the selector's scope (as ARM lists them). */
 async function listScope(access: ArmAccess, subscriptionId: string, resourceGroups: string[] | undefined): Promise<{ disks: Disk[]; vms: VirtualMachine[] }> {
   const client = computeClient(access, subscriptionId);
-  const where = `subscription ${subscriptionId}`;
   try {
     if (!resourceGroups) return { disks: await collect(client.disks.list()), vms: await collect(client.virtualMachines.listAll()) };
     const disks: Disk[] = [];
@@ -56,7 +55,7 @@ async function listScope(access: ArmAccess, subscriptionId: string, resourceGrou
     }
     return { disks, vms };
   } catch (e) {
-    throw armFailure(e, `listing the disks and virtual machines of ${where} for the tag selector`, 'subscription', subscriptionId);
+    throw armLookupFailure('listing the disks and virtual machines for the tag selector', 'subscription', subscriptionId, e);
   }
 }
 

@@ -8,7 +8,7 @@
 import { errors } from '../errors';
 import { computeClient, type ArmAccess } from '../azure/armAccess';
 import { deriveDiskKey, parseDiskSource, type ManagedDiskSource, type VirtualMachineSource } from '../config/protectionConfig';
-import { armFailure } from './armFailure';
+import { armLookupFailure } from '../azure/armFailures';
 
 export interface VmDisk {
   role: 'os' | 'data';
@@ -42,7 +42,7 @@ export async function vmDisks(access: ArmAccess, vm: VirtualMachineSource): Prom
   try {
     got = await computeClient(access, vm.subscriptionId).virtualMachines.get(vm.resourceGroup, vm.vmName);
   } catch (e) {
-    throw armFailure(e, `reading virtual machine ${vm.id}`, 'virtual machine', vm.id);
+    throw armLookupFailure('reading virtual machine', 'virtual machine', vm.id, e);
   }
   const profile = got.storageProfile;
   const os = managedDisk(profile?.osDisk?.managedDisk?.id, 'OS disk', vm);

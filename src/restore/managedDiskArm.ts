@@ -17,47 +17,10 @@
  * URL in a request is a SAS), and ARM's message text is not copied.
  */
 import type { ComputeManagementClient, Disk } from '@azure/arm-compute';
+import { armFailureFacts, isTransientArmFailure } from '../azure/armFailures';
 import { DeltavaultError, isDeltavaultError } from '../errors';
 
 const ATTEMPTS = 3;
-const LRO_FAILED = /^The long-running operation has failed(?:\. ([A-Za-z0-9_.-]+)\.)?/;
-/** Codes of an operation that ended Failed because of the request or the resource: retrying changes nothing. */
-const PERMANENT_OPERATION_CODES = new Set([
-  'InvalidParameter',
-  'BadRequest',
-  'OperationNotAllowed',
-  'QuotaExceeded',
-  'PropertyChangeNotAllowed',
-  'AuthorizationFailed',
-  'LinkedAuthorizationFailed',
-  'InvalidResourceName',
-  'ResourceNotFound',
-  'NotFound',
-]);
-
-export interface ArmFailure {
-  status?: number;
-  code?: string;
-  /** The long-running operation ended Failed (rather than a request being refused). */
-  operationFailed: boolean;
-}
-
-export function armFailureOf(e: unknown): ArmFailure {
-  const raw = e as { statusCode?: unknown; code?: unknown; details?: { errorCode?: unknown } } | null;
-  const status = typeof raw?.statusCode === 'number' ? raw.statusCode : undefined;
-  const code = raw?.details?.errorCode ?? raw?.code;
-  const lro = e instanceof Error && status === undefined ? LRO_FAILED.exec(e.message) : null;
-  return { status, code: typeof code === 'string' ? code : (lro?.[1] ?? undefined), operationFailed: lro !== null };
-}
-
-/** Whether the same idempotent call may succeed if made again. */
-export function isTransientArmFailure(e: unknown): boolean {
-  if (isDeltavaultError(e)) return false;
-  const f = armFailureOf(e);
-  if (f.operationFailed) return !(f.code && PERMANENT_OPERATION_CODES.has(f.code));
-  if (f.status === undefined) return e instanceof Error && /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|socket hang up|network/i.test(e.message);
-  return f.status >= 500 || f.status === 408 || f.status === 429;
-}
 
 /**
  * `operation` of `diskId` failed: `INVALID_ARGUMENT` for a 400 (the request itself is wrong,
@@ -65,7 +28,7 @@ export function isTransientArmFailure(e: unknown): boolean {
  */
 export function diskFailure(operation: string, diskId: string, e: unknown): DeltavaultError {
   if (isDeltavaultError(e)) return e;
-  const f = armFailureOf(e);
+  const f = armFailureFacts(e);
   const what = [f.code ?? (e instanceof Error && f.status === undefined ? e.name : 'error'), f.status === undefined ? '' : ` (HTTP ${f.status})`].join('');
   const message = `${operation} managed disk '${diskId}' failed: ${f.operationFailed ? 'the operation ended Failed: ' : ''}${what}`;
   const details = { operation, resource: diskId, status: f.status, armCode: f.code };
@@ -105,7 +68,7 @@ export async function getDisk(disk: TargetDiskRef): Promise<Disk | undefined> {
     try {
       return await disk.client.disks.get(disk.resourceGroup, disk.name);
     } catch (e) {
-      if (armFailureOf(e).status === 404) return undefined;
+      if (armFailureFacts(e).status === 404) return undefined;
       throw e;
     }
   });

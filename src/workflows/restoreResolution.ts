@@ -10,7 +10,8 @@ import { readRecoveryPoint } from '../catalog/recoveryPoints';
 import { findVmRecoveryPoint, type VmRecoveryPoint } from '../catalog/vmRecoveryPoints';
 import { parseDiskSource } from '../config/protectionConfig';
 import { errors, isDeltavaultError } from '../errors';
-import { armFailure } from '../inventory/armFailure';
+import { getDisk } from '../restore/managedDiskArm';
+import { managedDiskId } from '../restore/restoreToManagedDisk';
 import type { Manifest } from '../vault/manifest';
 import type { ManagedDiskTargetInput, RestoreTargetRequest } from './inputs';
 
@@ -56,12 +57,7 @@ export async function resolveManagedDiskTargets(access: ArmAccess, point: Restor
   }
   let location = request.location ?? (point.kind === 'vm' ? point.point.location : undefined);
   if (!location && source?.kind === 'managedDisk') {
-    try {
-      location = (await computeClient(access, source.subscriptionId).disks.get(source.resourceGroup, source.diskName)).location;
-    } catch (e) {
-      const failure = armFailure(e, `reading the source disk ${source.id} for its region`, 'managed disk', source.id);
-      if (failure.code !== 'NOT_FOUND') throw failure;
-    }
+    location = (await findDisk(access, source.subscriptionId, source.resourceGroup, source.diskName))?.location;
   }
   if (!location) throw errors.invalidArgument('target.location', 'is needed: the source disk no longer exists, so its region is unknown; give the region, e.g. "westeurope"');
   const base = {
@@ -82,15 +78,13 @@ export async function resolveManagedDiskTargets(access: ArmAccess, point: Restor
   return targets;
 }
 
+/** A managed disk, or undefined when there is none of that name (managedDiskArm.getDisk: retried, errors name the disk). */
+function findDisk(access: ArmAccess, subscriptionId: string, resourceGroup: string, name: string): ReturnType<typeof getDisk> {
+  const id = managedDiskId({ subscriptionId, resourceGroup, name });
+  return getDisk({ client: computeClient(access, subscriptionId), resourceGroup, name, id, retryDelayMs: 1000 });
+}
+
 /** Whether a managed disk of that name exists already (then a restore into it is refused). */
 export async function managedDiskExists(access: ArmAccess, target: ManagedDiskTargetInput): Promise<boolean> {
-  const id = `/subscriptions/${target.subscriptionId}/resourceGroups/${target.resourceGroup}/providers/Microsoft.Compute/disks/${target.name}`;
-  try {
-    await computeClient(access, target.subscriptionId).disks.get(target.resourceGroup, target.name);
-    return true;
-  } catch (e) {
-    const failure = armFailure(e, `checking the restore target ${id}`, 'managed disk', id);
-    if (failure.code === 'NOT_FOUND') return false;
-    throw failure;
-  }
+  return (await findDisk(access, target.subscriptionId, target.resourceGroup, target.name)) !== undefined;
 }

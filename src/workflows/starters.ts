@@ -25,7 +25,8 @@ export function skippedJobId(instanceId: string, at: Date): string {
   return `${instanceId}-skipped-${compactTime(at)}`;
 }
 
-async function runtimeStatusOf(client: DurableClient, instanceId: string): Promise<string | undefined> {
+/** An instance's runtime status, or undefined when there is no such instance. */
+export async function runtimeStatusOf(client: DurableClient, instanceId: string): Promise<string | undefined> {
   try {
     const status = await client.getStatus(instanceId);
     return status?.runtimeStatus as string | undefined;
