@@ -3,7 +3,10 @@
  * block (4 MiB, the hash unit), with at most `concurrency` blocks in flight and two 4 MiB
  * buffers per block slot, so memory is fixed whatever the disk or delta size:
  *   read the block's allocated ranges from the source snapshot → hash the block →
- *   write its changed ranges (Put Page) → clear its cleared ranges (Clear Page).
+ *   write its changed ranges → clear its cleared ranges (Clear Page).
+ * Writes are Put Page From URL where the vault service can fetch the source snapshot itself
+ * (Azure: the Function uploads nothing), else Put Page with the bytes read (Azurite answers
+ * 501); see util/pageWriter.ts. The bytes read are what is hashed either way.
  * With a `superset` diff (the emulator), changed ranges are first compared with what the base
  * already holds and only differing pages are written. Every write is idempotent, and the chunk
  * result (the done marker) is written last, so a retried chunk simply runs again.
@@ -15,6 +18,7 @@ import { ByteRange, PAGE_BYTES, clip, intersect, normalize, subtract, totalBytes
 import { blockSpans, windowsOf } from '../util/windows';
 import { forEachBounded } from '../util/boundedPool';
 import { readPageBlobInto } from '../util/pageBlobIo';
+import { PageWriter } from '../util/pageWriter';
 import { errors } from '../errors';
 import { holdLease } from '../vault/baseLease';
 import { readJson, writeJson } from '../vault/jsonBlob';
@@ -79,6 +83,7 @@ export async function copyChunk(
     bytesWritten: 0,
     bytesCleared: 0,
     putPageCalls: 0,
+    putPageFromUrlCalls: 0,
     clearPageCalls: 0,
     hashes: [],
   };
@@ -95,6 +100,9 @@ export async function copyChunk(
     reader = await source.openReader(plan.source.snapshotId);
     const openReader = reader;
     const conditions = { leaseId: lease.leaseId };
+    // Writes go server-side where the vault service can fetch the source itself (Azure); the
+    // bytes read here are still what is hashed, and what is uploaded where it cannot.
+    const writer = new PageWriter(vault.base, { copySource: openReader.copySource?.bind(openReader), leaseId: lease.leaseId, abortSignal: options.abortSignal });
     const blocksPerWindow = WINDOW_BYTES / blockBytes;
     const touched = (function* () {
       for (const index of blockIndices(ranges.blocks)) yield { index };
@@ -141,13 +149,10 @@ export async function copyChunk(
         const calls = [
           ...writes.map((w) =>
             request(async () => {
-              const length = w.end - w.start;
-              await vault.base.uploadPages(data.subarray(w.start - start, w.end - start), w.start, length, {
-                conditions,
-                abortSignal: options.abortSignal,
-              });
-              result.putPageCalls++;
-              result.bytesWritten += length;
+              const route = await writer.write(w, data.subarray(w.start - start, w.end - start));
+              if (route === 'server') result.putPageFromUrlCalls++;
+              else result.putPageCalls++;
+              result.bytesWritten += w.end - w.start;
             }),
           ),
           ...cleared.map((c) =>

@@ -60,6 +60,8 @@ export const chunkResultSchema = z
     bytesWritten: nonNegative,
     bytesCleared: nonNegative,
     putPageCalls: nonNegative,
+    /** Writes the vault service fetched from the source itself (Put Page From URL, on Azure). */
+    putPageFromUrlCalls: nonNegative.default(0),
     clearPageCalls: nonNegative,
     /** [blockIndex, sha256 hex] of every allocated block of the chunk, ascending. */
     hashes: z.array(z.tuple([nonNegative, z.string().regex(/^[0-9a-f]{64}$/)])),
@@ -101,14 +103,16 @@ export function totalResults(results: readonly ChunkResult[]): {
   bytesWritten: number;
   bytesCleared: number;
   putPageCalls: number;
+  putPageFromUrlCalls: number;
   clearPageCalls: number;
 } {
-  const total = { bytesRead: 0, bytesWritten: 0, bytesCleared: 0, putPageCalls: 0, clearPageCalls: 0 };
+  const total = { bytesRead: 0, bytesWritten: 0, bytesCleared: 0, putPageCalls: 0, putPageFromUrlCalls: 0, clearPageCalls: 0 };
   for (const r of results) {
     total.bytesRead += r.bytesRead;
     total.bytesWritten += r.bytesWritten;
     total.bytesCleared += r.bytesCleared;
     total.putPageCalls += r.putPageCalls;
+    total.putPageFromUrlCalls += r.putPageFromUrlCalls;
     total.clearPageCalls += r.clearPageCalls;
   }
   return total;

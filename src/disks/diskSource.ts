@@ -29,10 +29,25 @@ export interface RangeDiff {
   readonly cleared: ByteRange[];
 }
 
+/**
+ * Where the storage service itself can read a snapshot (the source of Put Page From URL).
+ * `url` may carry a SAS: it is a secret, never logged or stored.
+ */
+export interface CopySource {
+  readonly url: string;
+  /** A bearer token for the source, when the URL carries no SAS. */
+  readonly authorization?: { scheme: 'Bearer'; value: string };
+}
+
 /** Reads one snapshot; for managed disks it holds a short-lived read grant until closed. */
 export interface SnapshotReader {
   /** Reads `range` (≤ 4 MiB) into `target` at `targetOffset`. Unallocated pages read as zeros. */
   readInto(range: ByteRange, target: Buffer, targetOffset: number, abortSignal?: AbortSignal): Promise<void>;
+  /**
+   * Where the service can fetch the same bytes, so a writer can copy server-side; undefined
+   * when the reader has no way to authorize the service (an anonymous client without a SAS).
+   */
+  copySource?(): Promise<CopySource | undefined>;
   close(): Promise<void>;
 }
 

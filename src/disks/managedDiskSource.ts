@@ -290,6 +290,8 @@ export class ManagedDiskSource implements DiskSource {
           throw armFailure(`reading bytes ${range.start}-${range.end - 1}`, snapshotId, e);
         }
       },
+      // The grant's access URL carries its own read SAS, valid as long as the grant.
+      copySource: async () => (closed ? undefined : { url: lease.accessUrl }),
       close: () => (closed ??= this.grants.release([lease])),
     };
   }

@@ -9,6 +9,7 @@ import type { ByteRange } from '../ranges/byteRange';
 import { errors, storageStatus } from '../errors';
 import { describeBlob, listAllocatedRanges, listRangeDiff } from '../util/pageBlobRanges';
 import { detectFidelity, readPageBlobInto } from '../util/pageBlobIo';
+import { blobCopySource } from '../util/copySources';
 
 /** Blob metadata key that ties a source snapshot to the job that made it. */
 export const JOB_METADATA_KEY = 'deltavaultjob';
@@ -113,6 +114,7 @@ export class PageBlobSource implements DiskSource {
     const snapshot = this.blob.withSnapshot(snapshotId);
     return {
       readInto: (range, target, targetOffset, abortSignal) => readPageBlobInto(snapshot, range, target, targetOffset, abortSignal),
+      copySource: blobCopySource(snapshot),
       close: async () => undefined,
     };
   }
