@@ -6,7 +6,6 @@
  * status URL to completion, lists the recovery points over HTTP and reads the job history the
  * events consumer built from the events queue.
  */
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
@@ -14,8 +13,9 @@ import { EVENT_TYPES } from '../../src/events/cloudEvents';
 import type { JobRecord } from '../../src/jobs/jobRecord';
 import type { RecoveryPointSummary } from '../../src/vault/manifest';
 import { BLOCK_BYTES } from '../../src/vault/vaultLayout';
-import { buildApp, type BuiltApp } from '../support/appBuild';
-import { startDevhostProcess, testQueue, testStorage, type DevhostProcess } from '../support/devhost';
+import { appSettings, buildApp, cleanUpApp, randomFunctionKey, type BuiltApp } from '../support/appBuild';
+import { appHttp, expectProblem, type AppResponse } from '../support/appHttp';
+import { startDevhostProcess, type DevhostProcess } from '../support/devhost';
 import { writePattern } from '../support/diskData';
 import { freshContainer } from '../support/storage';
 import { eventually } from '../support/eventually';
@@ -23,21 +23,14 @@ import { eventually } from '../support/eventually';
 const DISK_KEY = 'wf-disk';
 /** A second disk, under a policy that fires every 10 s. */
 const TICK_KEY = 'wf-tick';
-const FUNCTION_KEY = `e2e-${randomBytes(8).toString('hex')}`;
+const FUNCTION_KEY = randomFunctionKey();
 
 let app: BuiltApp;
 let devhost: DevhostProcess & { baseUrl: string };
 let container: ContainerClient;
+const http = appHttp(() => devhost.baseUrl, FUNCTION_KEY);
 
-const call = (route: string, init: RequestInit = {}): Promise<Response> =>
-  fetch(route.startsWith('http') ? route : `${devhost.baseUrl}${route}`, {
-    ...init,
-    headers: { 'x-functions-key': FUNCTION_KEY, ...(init.headers ?? {}) },
-  });
-
-const postBackup = (body: unknown): Promise<Response> =>
-  call('/api/backups', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-
+const postBackup = (body: unknown): Promise<AppResponse<{ id: string; statusQueryGetUri: string }>> => http.post('/api/backups', body);
 
 interface Status {
   runtimeStatus: string;
@@ -45,15 +38,10 @@ interface Status {
   customStatus?: { step: string; chunksDone: number; chunksTotal: number };
 }
 
-async function completed(statusUri: string): Promise<Status> {
-  return eventually(async () => {
-    const res = await call(statusUri);
-    const status = (await res.json()) as Status;
-    if (status.runtimeStatus === 'Failed') return status;
-    expect(status.runtimeStatus).toBe('Completed');
-    return status;
-  });
-}
+/** The backup orchestration's status once it has ended (Completed or Failed). */
+const completed = (statusUri: string): Promise<Status> => http.settled<Status>(statusUri);
+const pointsOf = (diskKey: string): Promise<RecoveryPointSummary[]> => http.getJson<RecoveryPointSummary[]>(`/api/disks/${diskKey}/recovery-points`);
+const jobsWhere = (query: string): Promise<JobRecord[]> => http.getJson<JobRecord[]>(`/api/jobs?${query}`);
 
 beforeAll(async () => {
   container = await freshContainer('e2e-wf');
@@ -64,15 +52,7 @@ beforeAll(async () => {
   await tick.create(2 * BLOCK_BYTES);
   await writePattern(tick, BLOCK_BYTES, 8192, (at) => `tick${at}`);
 
-  app = buildApp(
-    {
-      AzureWebJobsStorage: testStorage(),
-      DELTAVAULT_VAULT: 'UseDevelopmentStorage=true',
-      DELTAVAULT_VAULT_CONTAINER: container.containerName,
-      DEVHOST_FUNCTION_KEYS: FUNCTION_KEY,
-    },
-    {},
-  );
+  app = buildApp({}, {});
   const configPath = path.join(app.dir, 'protection-config.json');
   writeFileSync(
     configPath,
@@ -87,33 +67,18 @@ beforeAll(async () => {
       ],
     }),
   );
-  app.writeSettings({
-    AzureWebJobsStorage: testStorage(),
-    DELTAVAULT_VAULT: 'UseDevelopmentStorage=true',
-    DELTAVAULT_VAULT_CONTAINER: container.containerName,
-    DEVHOST_FUNCTION_KEYS: FUNCTION_KEY,
-    DELTAVAULT_CONFIG: configPath,
-  });
+  app.writeSettings(appSettings(FUNCTION_KEY, { DELTAVAULT_VAULT_CONTAINER: container.containerName, DELTAVAULT_CONFIG: configPath }));
   devhost = await startDevhostProcess(app.cli, app.dir);
 });
 
-afterAll(async () => {
-  await devhost?.stop();
-  app?.remove();
-  await container?.delete();
-  if (app) await testQueue(app.eventsQueue).deleteIfExists();
-});
+afterAll(() => cleanUpApp(app, devhost, container));
 
 describe('the backup workflow through the local host', () => {
   test('POST /api/backups validates its body', async () => {
-    const bad = await call('/api/backups', { method: 'POST', body: '{not json' });
-    expect(bad.status).toBe(400);
-    expect(bad.headers.get('content-type')).toBe('application/problem+json');
+    expectProblem(await http.request('/api/backups', { method: 'POST', body: '{not json' }), 400);
     const wrong = await postBackup({ disk: DISK_KEY, policy: 'wf' });
     expect(wrong.status).toBe(400);
-    const unknown = await postBackup({ disk: 'no-such-disk' });
-    expect(unknown.status).toBe(404);
-    expect(unknown.headers.get('content-type')).toBe('application/problem+json');
+    expectProblem(await postBackup({ disk: 'no-such-disk' }), 404);
     const unknownPolicy = await postBackup({ policy: 'nope' });
     expect(unknownPolicy.status).toBe(404);
   });
@@ -121,20 +86,19 @@ describe('the backup workflow through the local host', () => {
   test('a backup on demand: 202 + status URLs, a recovery point, and its events', async () => {
     const res = await postBackup({ disk: DISK_KEY });
     expect(res.status).toBe(202);
-    const body = (await res.json()) as { id: string; statusQueryGetUri: string };
-    expect(body.id).toBe(`backup-${DISK_KEY}`);
-    const status = await completed(body.statusQueryGetUri);
+    expect(res.body.id).toBe(`backup-${DISK_KEY}`);
+    const status = await completed(res.body.statusQueryGetUri);
     expect(status.runtimeStatus).toBe('Completed');
     expect(status.customStatus).toMatchObject({ step: 'succeeded', chunksDone: 1, chunksTotal: 1 });
     const jobId = status.output?.jobId as string;
     expect(status.output?.mode).toBe('full');
 
-    const points = (await (await call(`/api/disks/${DISK_KEY}/recovery-points`)).json()) as RecoveryPointSummary[];
+    const points = await pointsOf(DISK_KEY);
     expect(points.map((p) => p.id)).toEqual([status.output?.recoveryPointId]);
     expect(points[0]?.jobId).toBe(jobId);
 
     const job = await eventually(async () => {
-      const jobs = (await (await call(`/api/jobs?disk=${DISK_KEY}`)).json()) as JobRecord[];
+      const jobs = await jobsWhere(`disk=${DISK_KEY}`);
       const found = jobs.find((j) => j.jobId === jobId);
       expect(found?.status).toBe('succeeded');
       expect(found?.events.map((e) => e.type)).toEqual(
@@ -156,22 +120,22 @@ describe('the backup workflow through the local host', () => {
   test('an incremental backup, then retention keeps the last two', async () => {
     const disk = container.getPageBlobClient('sources/wf-disk.vhd');
     await writePattern(disk, 2 * BLOCK_BYTES, BLOCK_BYTES / 2, (at) => `two${at}`);
-    const second = await completed(((await (await postBackup({ disk: DISK_KEY })).json()) as { statusQueryGetUri: string }).statusQueryGetUri);
+    const second = await completed((await postBackup({ disk: DISK_KEY })).body.statusQueryGetUri);
     expect(second.runtimeStatus).toBe('Completed');
     expect(second.output?.mode).toBe('incremental');
     // Azurite's page-range diff is a superset of what changed (the engine then writes only differing pages).
     expect(second.output?.bytesChanged).toBeGreaterThanOrEqual(BLOCK_BYTES / 2);
 
     await writePattern(disk, 3 * BLOCK_BYTES, 4096, (at) => `three${at}`);
-    const third = await completed(((await (await postBackup({ policy: 'wf' })).json()) as { statusQueryGetUri: string }).statusQueryGetUri);
+    const third = await completed((await postBackup({ policy: 'wf' })).body.statusQueryGetUri);
     expect(third.runtimeStatus).toBe('Completed');
-    const points = (await (await call(`/api/disks/${DISK_KEY}/recovery-points`)).json()) as RecoveryPointSummary[];
+    const points = await pointsOf(DISK_KEY);
     expect(points).toHaveLength(2);
     expect(points[1]?.jobId).toBe(second.output?.jobId);
     expect(third.output).toEqual({ policy: 'wf', disks: [DISK_KEY] });
     // The policy run's disk job pruned the first point and said so in prune.completed.
     const pruned = await eventually(async () => {
-      const jobs = (await (await call(`/api/jobs?disk=${DISK_KEY}&status=succeeded`)).json()) as JobRecord[];
+      const jobs = await jobsWhere(`disk=${DISK_KEY}&status=succeeded`);
       const job = jobs.find((j) => j.trigger === 'http' && j.prune && j.prune.deleted.length > 0);
       expect(job).toBeDefined();
       return job as JobRecord;
@@ -182,12 +146,12 @@ describe('the backup workflow through the local host', () => {
 
   test('a policy schedule fires: a recovery point of its disk, a job with trigger schedule', async () => {
     const points = await eventually(async () => {
-      const list = (await (await call(`/api/disks/${TICK_KEY}/recovery-points`)).json()) as RecoveryPointSummary[];
+      const list = await pointsOf(TICK_KEY);
       expect(list.length).toBeGreaterThan(0);
       return list;
     }, 25_000);
     const job = await eventually(async () => {
-      const jobs = (await (await call(`/api/jobs?disk=${TICK_KEY}&status=succeeded`)).json()) as JobRecord[];
+      const jobs = await jobsWhere(`disk=${TICK_KEY}&status=succeeded`);
       const found = jobs.find((j) => j.jobId === points[points.length - 1]?.jobId);
       // The consumer takes events in any order: wait until backup.started is in too.
       expect(found?.trigger).toBe('schedule');
@@ -208,15 +172,13 @@ describe('the backup workflow through the local host', () => {
   test('two backups of one disk at once: one runs, the other is skipped', async () => {
     const [a, b] = await Promise.all([postBackup({ disk: DISK_KEY }), postBackup({ disk: DISK_KEY })]);
     expect([a.status, b.status]).toEqual([202, 202]);
-    const uri = ((await a.json()) as { statusQueryGetUri: string }).statusQueryGetUri;
-    await b.text();
-    expect((await completed(uri)).runtimeStatus).toBe('Completed');
+    expect((await completed(a.body.statusQueryGetUri)).runtimeStatus).toBe('Completed');
     await eventually(async () => {
-      const skipped = (await (await call(`/api/jobs?disk=${DISK_KEY}&status=skipped`)).json()) as JobRecord[];
+      const skipped = await jobsWhere(`disk=${DISK_KEY}&status=skipped`);
       expect(skipped).toHaveLength(1);
       expect(skipped[0]?.reason).toMatch(/still running|started first|still pending/);
     });
-    const points = (await (await call(`/api/disks/${DISK_KEY}/recovery-points`)).json()) as RecoveryPointSummary[];
+    const points = await pointsOf(DISK_KEY);
     expect(points).toHaveLength(2);
   });
 });

@@ -3,20 +3,21 @@
  * so its policies get their timers like a file's, and an invalid blob stops the host at start
  * with every problem listed against the blob's URL.
  */
-import { randomBytes } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { RecoveryPointSummary } from '../../src/vault/manifest';
 import { BLOCK_BYTES } from '../../src/vault/vaultLayout';
-import { buildApp, type BuiltApp } from '../support/appBuild';
-import { spawnDevhost, startDevhostProcess, testQueue, testStorage, type DevhostProcess } from '../support/devhost';
+import { appSettings, buildApp, cleanUpApp, randomFunctionKey, type BuiltApp } from '../support/appBuild';
+import { appHttp } from '../support/appHttp';
+import { spawnDevhost, startDevhostProcess, type DevhostProcess } from '../support/devhost';
 import { writePattern } from '../support/diskData';
 import { eventually } from '../support/eventually';
 import { freshContainer } from '../support/storage';
 
-const FUNCTION_KEY = `e2e-${randomBytes(8).toString('hex')}`;
+const FUNCTION_KEY = randomFunctionKey();
 let app: BuiltApp;
 let container: ContainerClient;
 let devhost: (DevhostProcess & { baseUrl: string }) | undefined;
+const http = appHttp(() => devhost!.baseUrl, FUNCTION_KEY);
 
 async function putJson(name: string, value: unknown): Promise<string> {
   const text = JSON.stringify(value);
@@ -35,28 +36,16 @@ beforeAll(async () => {
     disks: [{ source: disk.url, policy: 'blobcfg', key: 'cb-disk' }],
   });
   app = buildApp({}, {});
-  app.writeSettings({
-    AzureWebJobsStorage: testStorage(),
-    DELTAVAULT_VAULT: 'UseDevelopmentStorage=true',
-    DELTAVAULT_VAULT_CONTAINER: container.containerName,
-    DEVHOST_FUNCTION_KEYS: FUNCTION_KEY,
-    DELTAVAULT_CONFIG: good,
-  });
+  app.writeSettings(appSettings(FUNCTION_KEY, { DELTAVAULT_VAULT_CONTAINER: container.containerName, DELTAVAULT_CONFIG: good }));
 });
 
-afterAll(async () => {
-  await devhost?.stop();
-  app?.remove();
-  await container?.delete();
-  if (app) await testQueue(app.eventsQueue).deleteIfExists();
-});
+afterAll(() => cleanUpApp(app, devhost, container));
 
 test("a config blob's policies get their timers and back up on schedule", async () => {
   devhost = await startDevhostProcess(app.cli, app.dir);
   expect(devhost.output()).toMatch(/Function 'backupSchedule-blobcfg': timerTrigger/);
   const points = await eventually(async () => {
-    const res = await fetch(`${devhost!.baseUrl}/api/disks/cb-disk/recovery-points`, { headers: { 'x-functions-key': FUNCTION_KEY } });
-    const list = (await res.json()) as RecoveryPointSummary[];
+    const list = await http.getJson<RecoveryPointSummary[]>('/api/disks/cb-disk/recovery-points');
     expect(list.length).toBeGreaterThan(0);
     return list;
   }, 30_000);

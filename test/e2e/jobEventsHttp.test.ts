@@ -12,55 +12,41 @@ import { randomBytes } from 'node:crypto';
 import type { QueueClient } from '@azure/storage-queue';
 import { EVENT_TYPES, parseJobEvent, type JobEvent } from '../../src/events/cloudEvents';
 import { emitEvent } from '../../src/events/eventEmitter';
-import type { Problem } from '../../src/http/problem';
 import type { JobRecord } from '../../src/jobs/jobRecord';
-import { buildApp, type BuiltApp } from '../support/appBuild';
-import { startDevhostProcess, testQueue, testStorage, type DevhostProcess } from '../support/devhost';
+import { appSettings, buildApp, cleanUpApp, randomFunctionKey, type BuiltApp } from '../support/appBuild';
+import { appHttp, expectProblem } from '../support/appHttp';
+import { startDevhostProcess, testQueue, type DevhostProcess } from '../support/devhost';
 import { failedBackup, sampleEvent, successfulBackup } from '../support/jobEvents';
 import { eventually } from '../support/eventually';
 
-const FUNCTION_KEY = `e2e-${randomBytes(8).toString('hex')}`;
+const FUNCTION_KEY = randomFunctionKey();
 const T0 = new Date('2024-03-05T07:00:00.000Z');
 const minute = (m: number): Date => new Date(T0.getTime() + m * 60_000);
 
 let app: BuiltApp;
 let devhost: DevhostProcess & { baseUrl: string };
 let queue: QueueClient;
-
-const get = (route: string): Promise<Response> => fetch(`${devhost.baseUrl}${route}`, { headers: { 'x-functions-key': FUNCTION_KEY } });
+const http = appHttp(() => devhost.baseUrl, FUNCTION_KEY);
 
 async function jobs(query = ''): Promise<JobRecord[]> {
-  const res = await get(`/api/jobs${query}`);
+  const res = await http.request<JobRecord[]>(`/api/jobs${query}`);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  return (await res.json()) as JobRecord[];
+  return res.body;
 }
 
-
 beforeAll(async () => {
-  app = buildApp(
-    {
-      AzureWebJobsStorage: testStorage(),
-      DELTAVAULT_VAULT: 'UseDevelopmentStorage=true',
-      DEVHOST_FUNCTION_KEYS: FUNCTION_KEY,
+  app = buildApp(appSettings(FUNCTION_KEY), {
+    hostJson: (json) => {
+      const queues = (json.extensions as { queues: Record<string, unknown> }).queues;
+      queues.visibilityTimeout = '00:00:01';
     },
-    {
-      hostJson: (json) => {
-        const queues = (json.extensions as { queues: Record<string, unknown> }).queues;
-        queues.visibilityTimeout = '00:00:01';
-      },
-    },
-  );
+  });
   queue = testQueue(app.eventsQueue);
   devhost = await startDevhostProcess(app.cli, app.dir);
 });
 
-afterAll(async () => {
-  await devhost?.stop();
-  app?.remove();
-  await queue?.deleteIfExists();
-  await testQueue(`${app?.eventsQueue}-poison`).deleteIfExists();
-});
+afterAll(() => cleanUpApp(app, devhost));
 
 describe('job events → job history → GET /api/jobs', () => {
   const webOk = successfulBackup('web-data', 'web-1', minute(0));
@@ -109,11 +95,7 @@ describe('job events → job history → GET /api/jobs', () => {
   });
 
   test('a bad query is a 400 problem+json; no key is a 401', async () => {
-    const res = await get('/api/jobs?status=finished&since=last-week');
-    expect(res.status).toBe(400);
-    expect(res.headers.get('content-type')).toBe('application/problem+json');
-    const problem = (await res.json()) as Problem;
-    expect(problem).toMatchObject({ status: 400, code: 'INVALID_ARGUMENT', instance: expect.stringMatching(/^urn:uuid:/) });
+    const problem = expectProblem(await http.request('/api/jobs?status=finished&since=last-week'), 400, 'INVALID_ARGUMENT');
     expect(problem.errors?.map((e) => e.parameter).sort()).toEqual(['since', 'status']);
     expect((await fetch(`${devhost.baseUrl}/api/jobs`)).status).toBe(401);
   });

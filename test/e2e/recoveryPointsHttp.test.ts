@@ -11,42 +11,24 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { runBackup } from '../../src/backup/runBackup';
 import { listRecoveryPoints } from '../../src/catalog/recoveryPoints';
 import { PageBlobSource } from '../../src/disks/pageBlobSource';
-import type { Problem } from '../../src/http/problem';
 import type { RecoveryPointSummary } from '../../src/vault/manifest';
 import { VaultDisk } from '../../src/vault/vaultDisk';
 import { BLOCK_BYTES } from '../../src/vault/vaultLayout';
-import { buildApp, type BuiltApp } from '../support/appBuild';
+import { appSettings, buildApp, cleanUpApp, randomFunctionKey, type BuiltApp } from '../support/appBuild';
+import { appHttp, expectProblem } from '../support/appHttp';
 import { spawnDevhost, startDevhostProcess, testStorage, type DevhostProcess } from '../support/devhost';
 import { writePattern } from '../support/diskData';
 import { freshContainer } from '../support/storage';
 
 const DISK_KEY = 'web-data';
-const FUNCTION_KEY = `e2e-${randomBytes(8).toString('hex')}`;
+const FUNCTION_KEY = randomFunctionKey();
 
 let app: BuiltApp;
 let devhost: DevhostProcess & { baseUrl: string };
 let container: ContainerClient;
 /** Newest first, as the engine lists them. */
 let points: RecoveryPointSummary[];
-
-const get = (route: string, init: RequestInit = {}): Promise<Response> =>
-  fetch(`${devhost.baseUrl}${route}`, { ...init, headers: { 'x-functions-key': FUNCTION_KEY, ...(init.headers ?? {}) } });
-
-async function expectProblem(res: Response, status: number, code: string): Promise<Problem> {
-  expect(res.status).toBe(status);
-  expect(res.headers.get('content-type')).toBe('application/problem+json');
-  const problem = (await res.json()) as Problem;
-  expect(problem).toEqual({
-    type: expect.stringMatching(/^https:\/\/www\.rfc-editor\.org\/rfc\/rfc9110#section-15\./),
-    title: expect.any(String),
-    status,
-    detail: expect.any(String),
-    code,
-    instance: expect.stringMatching(/^urn:uuid:[0-9a-f-]{36}$/),
-    ...(problem.errors ? { errors: expect.any(Array) } : {}),
-  });
-  return problem;
-}
+const http = appHttp(() => devhost.baseUrl, FUNCTION_KEY);
 
 beforeAll(async () => {
   container = await freshContainer('e2e-rp');
@@ -60,21 +42,11 @@ beforeAll(async () => {
   await runBackup(source, vault, 'e2e-job-2');
   points = await listRecoveryPoints(vault);
 
-  app = buildApp({
-    AzureWebJobsStorage: testStorage(),
-    DELTAVAULT_VAULT: 'UseDevelopmentStorage=true',
-    DELTAVAULT_VAULT_CONTAINER: container.containerName,
-    DELTAVAULT_RESTORE_TARGETS: 'restores',
-    DEVHOST_FUNCTION_KEYS: FUNCTION_KEY,
-  });
+  app = buildApp(appSettings(FUNCTION_KEY, { DELTAVAULT_VAULT_CONTAINER: container.containerName, DELTAVAULT_RESTORE_TARGETS: 'restores' }));
   devhost = await startDevhostProcess(app.cli, app.dir);
 });
 
-afterAll(async () => {
-  await devhost?.stop();
-  app?.remove();
-  await container?.delete();
-});
+afterAll(() => cleanUpApp(app, devhost, container));
 
 describe('the recovery-point routes over HTTP', () => {
   test('authLevel function: no key, no answer', async () => {
@@ -83,26 +55,25 @@ describe('the recovery-point routes over HTTP', () => {
   });
 
   test('GET /api/disks/{diskKey}/recovery-points: 200, JSON, newest first', async () => {
-    const res = await get(`/api/disks/${DISK_KEY}/recovery-points`);
+    const res = await http.request<RecoveryPointSummary[]>(`/api/disks/${DISK_KEY}/recovery-points`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    const body = (await res.json()) as RecoveryPointSummary[];
-    expect(body).toEqual(JSON.parse(JSON.stringify(points)));
-    expect(body.map((p) => p.jobId)).toEqual(['e2e-job-2', 'e2e-job-1']);
+    expect(res.body).toEqual(JSON.parse(JSON.stringify(points)));
+    expect(res.body.map((p) => p.jobId)).toEqual(['e2e-job-2', 'e2e-job-1']);
   });
 
   test('an unknown disk has no recovery points: 200 []', async () => {
-    const res = await get('/api/disks/not-protected/recovery-points');
+    const res = await http.request('/api/disks/not-protected/recovery-points');
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual([]);
+    expect(res.body).toEqual([]);
   });
 
   test('GET /api/recovery-points/{id}: the summary; ?hashes=true adds the block hashes', async () => {
     const newest = points[0] as RecoveryPointSummary;
-    const res = await get(`/api/recovery-points/${newest.id}`);
+    const res = await http.request(`/api/recovery-points/${newest.id}`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(await res.json()).toEqual(JSON.parse(JSON.stringify(newest)));
+    expect(res.body).toEqual(JSON.parse(JSON.stringify(newest)));
 
     // The key may also come as ?code=, which is not a parameter of the route.
     const withHashes = await fetch(`${devhost.baseUrl}/api/recovery-points/${newest.id}?hashes=true&code=${FUNCTION_KEY}`);
@@ -117,15 +88,15 @@ describe('the recovery-point routes over HTTP', () => {
 
   test('404 application/problem+json for an unknown recovery point', async () => {
     const id = `${DISK_KEY}.19990101T000000000Z`;
-    const problem = await expectProblem(await get(`/api/recovery-points/${id}`), 404, 'NOT_FOUND');
+    const problem = expectProblem(await http.request(`/api/recovery-points/${id}`), 404, 'NOT_FOUND');
     expect(problem.title).toBe('Not Found');
     expect(problem.detail).toBe(`recovery point '${id}' does not exist`);
   });
 
   test('400 application/problem+json for a malformed id, disk key or query', async () => {
-    expect((await expectProblem(await get('/api/recovery-points/not-an-id'), 400, 'INVALID_ARGUMENT')).detail).toMatch(/^recovery point id: /);
-    expect((await expectProblem(await get('/api/disks/Web_Data/recovery-points'), 400, 'INVALID_ARGUMENT')).detail).toMatch(/^disk key: /);
-    const problem = await expectProblem(await get(`/api/recovery-points/${(points[0] as RecoveryPointSummary).id}?hashes=1`), 400, 'INVALID_ARGUMENT');
+    expect(expectProblem(await http.request('/api/recovery-points/not-an-id'), 400, 'INVALID_ARGUMENT').detail).toMatch(/^recovery point id: /);
+    expect(expectProblem(await http.request('/api/disks/Web_Data/recovery-points'), 400, 'INVALID_ARGUMENT').detail).toMatch(/^disk key: /);
+    const problem = expectProblem(await http.request(`/api/recovery-points/${(points[0] as RecoveryPointSummary).id}?hashes=1`), 400, 'INVALID_ARGUMENT');
     expect(problem.errors).toEqual([{ parameter: 'hashes', detail: "must be 'true' or 'false'" }]);
   });
 

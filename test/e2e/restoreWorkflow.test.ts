@@ -16,14 +16,15 @@ import type { RecoveryPointSummary } from '../../src/vault/manifest';
 import { BLOCK_BYTES, vaultPaths } from '../../src/vault/vaultLayout';
 import { manifestSchema } from '../../src/vault/manifest';
 import { readJson, writeJson } from '../../src/vault/jsonBlob';
-import { buildApp, type BuiltApp } from '../support/appBuild';
-import { startDevhostProcess, testQueue, testStorage, type DevhostProcess } from '../support/devhost';
+import { appSettings, buildApp, cleanUpApp, randomFunctionKey, type BuiltApp } from '../support/appBuild';
+import { appHttp, expectProblem } from '../support/appHttp';
+import { startDevhostProcess, type DevhostProcess } from '../support/devhost';
 import { writePattern } from '../support/diskData';
 import { freshContainer, readWhole, testBlobService } from '../support/storage';
 import { eventually as eventuallyWithin } from '../support/eventually';
 
 const DISK_KEY = 'rs-disk';
-const FUNCTION_KEY = `e2e-${randomBytes(8).toString('hex')}`;
+const FUNCTION_KEY = randomFunctionKey();
 const RESTORES = 'restores';
 /** This run's folder in the shared `restores` container. */
 const FOLDER = `e2e-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -31,30 +32,29 @@ const FOLDER = `e2e-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}
 let app: BuiltApp;
 let devhost: DevhostProcess & { baseUrl: string };
 let container: ContainerClient;
+const http = appHttp(() => devhost.baseUrl, FUNCTION_KEY);
 
-const call = (route: string, init: RequestInit = {}): Promise<Response> =>
-  fetch(route.startsWith('http') ? route : `${devhost.baseUrl}${route}`, {
-    ...init,
-    headers: { 'x-functions-key': FUNCTION_KEY, ...(init.headers ?? {}) },
-  });
+/** How long this file waits for an orchestration or the job history. */
+const WAIT_MS = 60_000;
+const eventually = <T>(check: () => Promise<T>, timeoutInMs = WAIT_MS): Promise<T> => eventuallyWithin(check, timeoutInMs);
 
-const post = (route: string, body: unknown): Promise<Response> =>
-  call(route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-
-const eventually = <T>(check: () => Promise<T>, timeoutInMs = 60_000): Promise<T> => eventuallyWithin(check, timeoutInMs);
+/** What `POST /api/backups`, `/api/restores` and `/verify` answer (202). */
+interface Started {
+  id: string;
+  statusQueryGetUri: string;
+}
 
 async function backUp(): Promise<string> {
-  const res = await post('/api/backups', { disk: DISK_KEY });
+  const res = await http.post<Started>('/api/backups', { disk: DISK_KEY });
   expect(res.status).toBe(202);
-  const { statusQueryGetUri } = (await res.json()) as { statusQueryGetUri: string };
-  const status = await eventually(async () => {
-    const s = (await (await call(statusQueryGetUri)).json()) as { runtimeStatus: string; output?: { recoveryPointId: string } };
-    if (s.runtimeStatus === 'Failed') return s;
-    expect(s.runtimeStatus).toBe('Completed');
-    return s;
-  });
+  const status = await http.settled<{ runtimeStatus: string; output?: { recoveryPointId: string } }>(res.body.statusQueryGetUri, WAIT_MS);
   expect(status.runtimeStatus).toBe('Completed');
   return status.output?.recoveryPointId as string;
+}
+
+interface VerifyStatus {
+  runtimeStatus: string;
+  output?: { ok: boolean; badBlocks: number[] };
 }
 
 interface RestoreStatus {
@@ -65,16 +65,10 @@ interface RestoreStatus {
 }
 
 async function restore(recoveryPointId: string, blob: string): Promise<RestoreStatus> {
-  const res = await post('/api/restores', { recoveryPointId, target: { kind: 'pageBlob', container: RESTORES, blob } });
+  const res = await http.post<Started>('/api/restores', { recoveryPointId, target: { kind: 'pageBlob', container: RESTORES, blob } });
   expect(res.status).toBe(202);
-  const body = (await res.json()) as { id: string; statusQueryGetUri: string };
-  expect(body.id).toMatch(/^restore-[0-9a-f]{32}$/);
-  return eventually(async () => {
-    const s = (await (await call(`/api/restores/${body.id}`)).json()) as RestoreStatus;
-    if (s.runtimeStatus === 'Failed') return s;
-    expect(s.runtimeStatus).toBe('Completed');
-    return s;
-  });
+  expect(res.body.id).toMatch(/^restore-[0-9a-f]{32}$/);
+  return http.settled<RestoreStatus>(`/api/restores/${res.body.id}`, WAIT_MS);
 }
 
 /** Every blob of the vault container, with its ETag (what "the vault changed" would show). */
@@ -85,16 +79,6 @@ async function vaultState(): Promise<string[]> {
     out.push(`${item.name}@${item.snapshot ?? ''}:${item.properties.etag ?? ''}`);
   }
   return out.sort();
-}
-
-async function expectProblem(res: Response, status: number): Promise<void> {
-  expect(res.status).toBe(status);
-  expect(res.headers.get('content-type')).toBe('application/problem+json');
-  const body = (await res.json()) as { status: number; type: string; title: string; detail: string };
-  expect(body.status).toBe(status);
-  expect(typeof body.type).toBe('string');
-  expect(typeof body.title).toBe('string');
-  expect(typeof body.detail).toBe('string');
 }
 
 beforeAll(async () => {
@@ -115,24 +99,14 @@ beforeAll(async () => {
       disks: [{ source: disk.url, policy: 'rs', key: DISK_KEY }],
     }),
   );
-  app.writeSettings({
-    AzureWebJobsStorage: testStorage(),
-    DELTAVAULT_VAULT: 'UseDevelopmentStorage=true',
-    DELTAVAULT_VAULT_CONTAINER: container.containerName,
-    DELTAVAULT_RESTORE_TARGETS: RESTORES,
-    DEVHOST_FUNCTION_KEYS: FUNCTION_KEY,
-    DELTAVAULT_CONFIG: configPath,
-  });
+  app.writeSettings(appSettings(FUNCTION_KEY, { DELTAVAULT_VAULT_CONTAINER: container.containerName, DELTAVAULT_RESTORE_TARGETS: RESTORES, DELTAVAULT_CONFIG: configPath }));
   devhost = await startDevhostProcess(app.cli, app.dir);
 });
 
 afterAll(async () => {
-  await devhost?.stop();
-  app?.remove();
-  await container?.delete();
+  await cleanUpApp(app, devhost, container);
   const restores = testBlobService().getContainerClient(RESTORES);
   for await (const item of restores.listBlobsFlat({ prefix: `${FOLDER}/` })) await restores.deleteBlob(item.name).catch(() => undefined);
-  if (app) await testQueue(app.eventsQueue).deleteIfExists();
 });
 
 describe('the restore workflow through the local host', () => {
@@ -158,7 +132,7 @@ describe('the restore workflow through the local host', () => {
       expect(status.progress.bytesDone).toBe(status.progress.bytesTotal);
       expect(status.output?.bytesWritten).toBe(status.progress.bytesDone);
 
-      const point = (await (await call(`/api/recovery-points/${rpId}`)).json()) as RecoveryPointSummary;
+      const point = await http.getJson<RecoveryPointSummary>(`/api/recovery-points/${rpId}`);
       const source = await readWhole(disk.withSnapshot(point.source.snapshotId));
       const restored = await readWhole(testBlobService().getContainerClient(RESTORES).getPageBlobClient(name));
       expect(restored.length).toBe(source.length);
@@ -166,7 +140,7 @@ describe('the restore workflow through the local host', () => {
 
       // restore.started and restore.succeeded reached the job history (job id = instance id).
       const job = await eventually(async () => {
-        const jobs = (await (await call(`/api/jobs?disk=${DISK_KEY}`)).json()) as JobRecord[];
+        const jobs = await http.getJson<JobRecord[]>(`/api/jobs?disk=${DISK_KEY}`);
         const found = jobs.find((j) => j.jobId === status.id);
         expect(found?.status).toBe('succeeded');
         expect(found?.events.map((e) => e.type)).toEqual(expect.arrayContaining([EVENT_TYPES.restoreStarted, EVENT_TYPES.restoreSucceeded]));
@@ -182,8 +156,8 @@ describe('the restore workflow through the local host', () => {
   });
 
   test('restoring into an existing blob is a 409 that changes nothing', async () => {
-    const res = await post('/api/restores', { recoveryPointId: first, target: { kind: 'pageBlob', container: RESTORES, blob: `${FOLDER}/first.vhd` } });
-    await expectProblem(res, 409);
+    const res = await http.post('/api/restores', { recoveryPointId: first, target: { kind: 'pageBlob', container: RESTORES, blob: `${FOLDER}/first.vhd` } });
+    expectProblem(res, 409);
   });
 
   test('bad requests are problem+json 4xx answers that change nothing', async () => {
@@ -191,17 +165,17 @@ describe('the restore workflow through the local host', () => {
     const target = `${FOLDER}/bad.vhd`;
     const targetBlob = testBlobService().getContainerClient(RESTORES).getPageBlobClient(target);
 
-    await expectProblem(await post('/api/restores', '{not json'), 400);
-    await expectProblem(await post('/api/restores', { recoveryPointId: `${DISK_KEY}.20200101T000000000Z`, target: { kind: 'pageBlob', container: RESTORES, blob: target } }), 404);
-    await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'pageBlob', container: 'elsewhere', blob: target } }), 403);
-    await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'pageBlob', container: container.containerName, blob: target } }), 403);
-    await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'floppy', container: RESTORES, blob: target } }), 400);
-    await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'pageBlob', container: RESTORES } }), 400);
-    await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'managedDisk', resourceGroup: 'rg', name: 'd1' } }), 403);
-    await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'managedDisk', resourceGroup: 'rg', name: '-bad' } }), 400);
-    await expectProblem(await post('/api/restores', { recoveryPointId: first, target: { kind: 'pageBlob', container: RESTORES, blob: 'x'.repeat(17 * 1024) } }), 413);
-    await expectProblem(await call('/api/restores/restore-00000000000000000000000000000000'), 404);
-    await expectProblem(await call('/api/restores/nope'), 404);
+    expectProblem(await http.post('/api/restores', '{not json'), 400);
+    expectProblem(await http.post('/api/restores', { recoveryPointId: `${DISK_KEY}.20200101T000000000Z`, target: { kind: 'pageBlob', container: RESTORES, blob: target } }), 404);
+    expectProblem(await http.post('/api/restores', { recoveryPointId: first, target: { kind: 'pageBlob', container: 'elsewhere', blob: target } }), 403);
+    expectProblem(await http.post('/api/restores', { recoveryPointId: first, target: { kind: 'pageBlob', container: container.containerName, blob: target } }), 403);
+    expectProblem(await http.post('/api/restores', { recoveryPointId: first, target: { kind: 'floppy', container: RESTORES, blob: target } }), 400);
+    expectProblem(await http.post('/api/restores', { recoveryPointId: first, target: { kind: 'pageBlob', container: RESTORES } }), 400);
+    expectProblem(await http.post('/api/restores', { recoveryPointId: first, target: { kind: 'managedDisk', resourceGroup: 'rg', name: 'd1' } }), 403);
+    expectProblem(await http.post('/api/restores', { recoveryPointId: first, target: { kind: 'managedDisk', resourceGroup: 'rg', name: '-bad' } }), 400);
+    expectProblem(await http.post('/api/restores', { recoveryPointId: first, target: { kind: 'pageBlob', container: RESTORES, blob: 'x'.repeat(17 * 1024) } }), 413);
+    expectProblem(await http.request('/api/restores/restore-00000000000000000000000000000000'), 404);
+    expectProblem(await http.request('/api/restores/nope'), 404);
 
     expect(await targetBlob.exists()).toBe(false);
     expect(await testBlobService().getContainerClient('elsewhere').getPageBlobClient(target).exists()).toBe(false);
@@ -209,17 +183,13 @@ describe('the restore workflow through the local host', () => {
   });
 
   test('verify: 202 + status URLs; a sound point is ok; bad ids are 4xx that start nothing', async () => {
-    await expectProblem(await post('/api/recovery-points/nope/verify', {}), 400);
-    await expectProblem(await post(`/api/recovery-points/${DISK_KEY}.20200101T000000000Z/verify`, {}), 404);
-    const res = await post(`/api/recovery-points/${second}/verify`, {});
+    expectProblem(await http.post('/api/recovery-points/nope/verify', {}), 400);
+    expectProblem(await http.post(`/api/recovery-points/${DISK_KEY}.20200101T000000000Z/verify`, {}), 404);
+    const res = await http.post<Started>(`/api/recovery-points/${second}/verify`, {});
     expect(res.status).toBe(202);
-    const body = (await res.json()) as { id: string; statusQueryGetUri: string };
-    expect(body.id).toMatch(/^verify-[0-9a-f]{32}$/);
-    const status = await eventually(async () => {
-      const s = (await (await call(body.statusQueryGetUri)).json()) as { runtimeStatus: string; output?: { ok: boolean; badBlocks: number[] } };
-      expect(s.runtimeStatus).toBe('Completed');
-      return s;
-    });
+    expect(res.body.id).toMatch(/^verify-[0-9a-f]{32}$/);
+    const status = await http.settled<VerifyStatus>(res.body.statusQueryGetUri, WAIT_MS);
+    expect(status.runtimeStatus).toBe('Completed');
     expect(status.output).toMatchObject({ ok: true, badBlocks: [], badBlockCount: 0 });
   });
 
@@ -234,14 +204,11 @@ describe('the restore workflow through the local host', () => {
     const found = await readJson(container, vaultPaths.manifest(DISK_KEY, second), manifestSchema);
     await writeJson(container, vaultPaths.manifest(DISK_KEY, second), { ...found!.value, vault: { ...found!.value.vault, snapshot: snapshot! } }, 'overwrite');
 
-    const res = await post(`/api/recovery-points/${second}/verify`, {});
-    const { id: verifyId, statusQueryGetUri } = (await res.json()) as { id: string; statusQueryGetUri: string };
-    const verified = await eventually(async () => {
-      const s = (await (await call(statusQueryGetUri)).json()) as { runtimeStatus: string; output?: { ok: boolean; badBlocks: number[] } };
-      expect(s.runtimeStatus).toBe('Completed');
-      return s.output;
-    });
-    expect(verified).toMatchObject({ ok: false, badBlocks: [1], badBlockCount: 1 });
+    const res = await http.post<Started>(`/api/recovery-points/${second}/verify`, {});
+    const { id: verifyId, statusQueryGetUri } = res.body;
+    const verified = await http.settled<VerifyStatus>(statusQueryGetUri, WAIT_MS);
+    expect(verified.runtimeStatus).toBe('Completed');
+    expect(verified.output).toMatchObject({ ok: false, badBlocks: [1], badBlockCount: 1 });
 
     const name = `${FOLDER}/corrupt.vhd`;
     const status = await restore(second, name);
@@ -249,7 +216,7 @@ describe('the restore workflow through the local host', () => {
     expect(await testBlobService().getContainerClient(RESTORES).getPageBlobClient(name).exists()).toBe(false);
 
     const jobs = await eventually(async () => {
-      const list = (await (await call(`/api/jobs?disk=${DISK_KEY}&status=failed`)).json()) as JobRecord[];
+      const list = await http.getJson<JobRecord[]>(`/api/jobs?disk=${DISK_KEY}&status=failed`);
       expect(list.map((j) => j.jobId)).toEqual(expect.arrayContaining([status.id, verifyId]));
       return list;
     });

@@ -25,8 +25,9 @@ import type { JobRecord } from '../../src/jobs/jobRecord';
 import type { RecoveryPointSummary } from '../../src/vault/manifest';
 import { VaultDisk } from '../../src/vault/vaultDisk';
 import { vaultPaths } from '../../src/vault/vaultLayout';
-import { buildApp, type BuiltApp } from '../support/appBuild';
-import { startDevhostProcess, testQueue, testStorage, type DevhostProcess } from '../support/devhost';
+import { appSettings, buildApp, cleanUpApp, randomFunctionKey, type BuiltApp } from '../support/appBuild';
+import { appHttp } from '../support/appHttp';
+import { startDevhostProcess, testQueue, type DevhostProcess } from '../support/devhost';
 import { pattern } from '../support/diskData';
 import { eventually } from '../support/eventually';
 import { freshContainer, readWhole, testBlobService } from '../support/storage';
@@ -36,7 +37,7 @@ const MiB = 1024 * KiB;
 const DISK_KEY = 'sc-disk';
 const DISK_BYTES = 8 * MiB;
 const SCHEDULE_SECONDS = 30;
-const FUNCTION_KEY = `e2e-${randomBytes(8).toString('hex')}`;
+const FUNCTION_KEY = randomFunctionKey();
 const RESTORES = 'restores';
 const FOLDER = `e2e-sc-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 const CONSUMER = 'recordJobEvent';
@@ -48,15 +49,7 @@ let container: ContainerClient;
 let disk: PageBlobClient;
 /** What the disk holds, kept by the test as it writes. */
 const model = Buffer.alloc(DISK_BYTES);
-
-const call = (route: string, init: RequestInit = {}): Promise<Response> =>
-  fetch(route.startsWith('http') ? route : `${devhost.baseUrl}${route}`, {
-    ...init,
-    headers: { 'x-functions-key': FUNCTION_KEY, ...(init.headers ?? {}) },
-  });
-const post = (route: string, body: unknown): Promise<Response> =>
-  call(route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const getJson = async <T>(route: string): Promise<T> => (await (await call(route)).json()) as T;
+const http = appHttp(() => devhost.baseUrl, FUNCTION_KEY);
 
 async function write(offset: number, bytes: number, seed: string): Promise<void> {
   const data = pattern(seed, bytes);
@@ -71,7 +64,7 @@ async function clear(offset: number, bytes: number): Promise<void> {
 /** The disk's recovery points once there are `count` (newest first). */
 function pointsWhen(count: number): Promise<RecoveryPointSummary[]> {
   return eventually(async () => {
-    const points = await getJson<RecoveryPointSummary[]>(`/api/disks/${DISK_KEY}/recovery-points`);
+    const points = await http.getJson<RecoveryPointSummary[]>(`/api/disks/${DISK_KEY}/recovery-points`);
     expect(points.length).toBeGreaterThanOrEqual(count);
     return points;
   }, (SCHEDULE_SECONDS + 20) * 1000);
@@ -86,14 +79,9 @@ interface RestoreStatus {
 
 /** Restores `rpId` into `<FOLDER>/<name>` and follows GET /api/restores/{id} to its end. */
 async function restore(rpId: string, name: string): Promise<{ status: RestoreStatus; content: Buffer }> {
-  const res = await post('/api/restores', { recoveryPointId: rpId, target: { kind: 'pageBlob', container: RESTORES, blob: `${FOLDER}/${name}` } });
+  const res = await http.post<{ id: string }>('/api/restores', { recoveryPointId: rpId, target: { kind: 'pageBlob', container: RESTORES, blob: `${FOLDER}/${name}` } });
   expect(res.status).toBe(202);
-  const { id } = (await res.json()) as { id: string };
-  const status = await eventually(async () => {
-    const s = await getJson<RestoreStatus>(`/api/restores/${id}`);
-    expect(['Completed', 'Failed']).toContain(s.runtimeStatus);
-    return s;
-  }, 60_000);
+  const status = await http.settled<RestoreStatus>(`/api/restores/${res.body.id}`, 60_000);
   expect(status.runtimeStatus).toBe('Completed');
   expect(status.progress.bytesDone).toBe(status.progress.bytesTotal);
   expect(status.output?.bytesWritten).toBe(status.progress.bytesDone);
@@ -117,24 +105,14 @@ beforeAll(async () => {
       disks: [{ source: disk.url, policy: 'sc', key: DISK_KEY }],
     }),
   );
-  app.writeSettings({
-    AzureWebJobsStorage: testStorage(),
-    DELTAVAULT_VAULT: 'UseDevelopmentStorage=true',
-    DELTAVAULT_VAULT_CONTAINER: container.containerName,
-    DELTAVAULT_RESTORE_TARGETS: RESTORES,
-    DEVHOST_FUNCTION_KEYS: FUNCTION_KEY,
-    DELTAVAULT_CONFIG: configPath,
-  });
+  app.writeSettings(appSettings(FUNCTION_KEY, { DELTAVAULT_VAULT_CONTAINER: container.containerName, DELTAVAULT_RESTORE_TARGETS: RESTORES, DELTAVAULT_CONFIG: configPath }));
   devhost = await startDevhostProcess(app.cli, app.dir, { [`AzureWebJobs.${CONSUMER}.Disabled`]: 'true' });
 });
 
 afterAll(async () => {
-  await devhost?.stop();
-  app?.remove();
-  await container?.delete();
+  await cleanUpApp(app, devhost, container);
   const restores = testBlobService().getContainerClient(RESTORES);
   for await (const item of restores.listBlobsFlat({ prefix: `${FOLDER}/` })) await restores.deleteBlob(item.name).catch(() => undefined);
-  if (app) await testQueue(app.eventsQueue).deleteIfExists();
 });
 
 interface RawEvent {
@@ -154,7 +132,7 @@ test('schedule → points → restore, verify, prune; every event a CloudEvent i
   const rp1 = first!.id;
   const atPoint1 = Buffer.from(model);
   expect(first!.mode).toBe('full');
-  const disks = await getJson<DiskStatus[]>('/api/disks');
+  const disks = await http.getJson<DiskStatus[]>('/api/disks');
   expect(disks).toHaveLength(1);
   expect(disks[0]).toMatchObject({ key: DISK_KEY, policy: 'sc', source: { kind: 'pageBlob', url: disk.url }, lastRecoveryPoint: { id: rp1 }, rpo: { met: true } });
 
@@ -176,20 +154,17 @@ test('schedule → points → restore, verify, prune; every event a CloudEvent i
   const [one, two] = await Promise.all([restore(rp1, 'one.vhd'), restore(rp2, 'two.vhd')]);
   expect(one.content.equals(atPoint1)).toBe(true);
   expect(two.content.equals(atPoint2)).toBe(true);
-  const verify = await post(`/api/recovery-points/${rp2}/verify`, {});
+  const verify = await http.post<{ statusQueryGetUri: string }>(`/api/recovery-points/${rp2}/verify`, {});
   expect(verify.status).toBe(202);
-  const verifyUri = ((await verify.json()) as { statusQueryGetUri: string }).statusQueryGetUri;
-  const verified = await eventually(async () => {
-    const s = await getJson<{ runtimeStatus: string; output?: { ok: boolean; badBlocks: number[]; blocksChecked: number } }>(verifyUri);
-    expect(s.runtimeStatus).toBe('Completed');
-    return s.output!;
-  });
+  const verifyStatus = await http.settled<{ runtimeStatus: string; output?: { ok: boolean; badBlocks: number[]; blocksChecked: number } }>(verify.body.statusQueryGetUri);
+  expect(verifyStatus.runtimeStatus).toBe('Completed');
+  const verified = verifyStatus.output!;
   expect(verified).toMatchObject({ ok: true, badBlocks: [] });
   expect(verified.blocksChecked).toBeGreaterThan(0);
 
   // ---- fire 3: point 3 (nothing changed), and retention drops point 1
   const third = await eventually(async () => {
-    const points = await getJson<RecoveryPointSummary[]>(`/api/disks/${DISK_KEY}/recovery-points`);
+    const points = await http.getJson<RecoveryPointSummary[]>(`/api/disks/${DISK_KEY}/recovery-points`);
     expect(points.map((p) => p.id)).not.toContain(rp1);
     return points;
   }, (SCHEDULE_SECONDS + 20) * 1000);
@@ -197,7 +172,7 @@ test('schedule → points → restore, verify, prune; every event a CloudEvent i
   const rp3 = third[0]!.id;
   expect(third[1]!.id).toBe(rp2);
   expect(third[0]!.bytes.changed).toBe(0);
-  expect((await call(`/api/recovery-points/${rp1}`)).status).toBe(404);
+  expect((await http.request(`/api/recovery-points/${rp1}`)).status).toBe(404);
   expect(await container.getBlobClient(vaultPaths.manifest(DISK_KEY, rp1)).exists()).toBe(false);
   expect(await container.getBlobClient(vaultPaths.blockHashes(DISK_KEY, rp1)).exists()).toBe(false);
   expect(await new VaultDisk(container, DISK_KEY).snapshotsOf(rp1)).toEqual([]);
@@ -258,7 +233,7 @@ test('schedule → points → restore, verify, prune; every event a CloudEvent i
   // ---- a second host (consumer on, schedule off) builds the job history from those messages
   devhost = await startDevhostProcess(app.cli, app.dir, { [`AzureWebJobs.${TIMER}.Disabled`]: 'true' });
   const jobs = await eventually(async () => {
-    const list = await getJson<JobRecord[]>(`/api/jobs?disk=${DISK_KEY}`);
+    const list = await http.getJson<JobRecord[]>(`/api/jobs?disk=${DISK_KEY}`);
     for (const jobId of [...backupJobs, ...restoreIds, verifyJobs[0]![0]]) {
       const job = list.find((j) => j.jobId === jobId);
       expect(job?.status).toBe('succeeded');
@@ -268,7 +243,7 @@ test('schedule → points → restore, verify, prune; every event a CloudEvent i
   }, 60_000);
   expect(jobs.find((j) => j.jobId === third[0]!.jobId)).toMatchObject({ kind: 'backup', trigger: 'schedule', prune: { deleted: [rp1], kept: 2 } });
   expect(jobs.find((j) => j.jobId === verifyJobs[0]![0])).toMatchObject({ kind: 'verify', verify: { ok: true, badBlocks: [] }, recoveryPointId: rp2 });
-  const [status] = await getJson<DiskStatus[]>('/api/disks');
+  const [status] = await http.getJson<DiskStatus[]>('/api/disks');
   const newestBackup = jobs.filter((j) => j.kind === 'backup')[0]!;
   expect(status).toMatchObject({ key: DISK_KEY, lastJob: { jobId: newestBackup.jobId, status: newestBackup.status } });
   expect(status!.lastRecoveryPoint?.takenAt).toBeDefined();

@@ -10,7 +10,6 @@
  *   managed disks, each byte for byte the source disk; no access left granted; and no SAS
  *   signature or account key in the host's log, the job history or the orchestration history.
  */
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { TableClient } from '@azure/data-tables';
@@ -20,9 +19,10 @@ import { deriveDiskKey, parseDiskSource } from '../../src/config/protectionConfi
 import type { RecoveryPointSummary } from '../../src/vault/manifest';
 import { jobsTableName } from '../../src/jobs/jobsTable';
 import { VHD_FOOTER_BYTES } from '../../src/disks/managedDiskSource';
-import { buildApp, type BuiltApp } from '../support/appBuild';
+import { appSettings, buildApp, cleanUpApp, randomFunctionKey, type BuiltApp } from '../support/appBuild';
+import { appHttp } from '../support/appHttp';
 import { startArmServer, type ArmTestServer } from '../support/armServer';
-import { startDevhostProcess, testQueue, testStorage, type DevhostProcess } from '../support/devhost';
+import { startDevhostProcess, testStorage, type DevhostProcess } from '../support/devhost';
 import { pattern } from '../support/diskData';
 import { eventually } from '../support/eventually';
 import { findSecrets } from '../support/secretScan';
@@ -32,18 +32,15 @@ const MiB = 1024 * 1024;
 const RG = 'rg-vm-e2e';
 const RESTORE_RG = 'rg-vm-restores';
 const VM_KEY = 'app-vm';
-const FUNCTION_KEY = `e2e-${randomBytes(8).toString('hex')}`;
+const FUNCTION_KEY = randomFunctionKey();
 
 let server: ArmTestServer;
 let app: BuiltApp;
 let devhost: DevhostProcess & { baseUrl: string };
 let container: ContainerClient;
 let vmId: string;
+const http = appHttp(() => devhost.baseUrl, FUNCTION_KEY);
 const diskIds: string[] = [];
-
-const call = (route: string, init: RequestInit = {}): Promise<Response> =>
-  fetch(route.startsWith('http') ? route : `${devhost.baseUrl}${route}`, { ...init, headers: { 'x-functions-key': FUNCTION_KEY, ...(init.headers ?? {}) } });
-const getJson = async <T>(route: string): Promise<T> => (await (await call(route)).json()) as T;
 
 beforeAll(async () => {
   // Operations end at the first poll, so the app (polling every 2 s, as in Azure) does not wait.
@@ -94,31 +91,27 @@ beforeAll(async () => {
       disks: [{ source: vmId, policy: 'vms', key: VM_KEY }],
     }),
   );
-  app.writeSettings({
-    AzureWebJobsStorage: testStorage(),
-    DELTAVAULT_VAULT: 'UseDevelopmentStorage=true',
-    DELTAVAULT_VAULT_CONTAINER: container.containerName,
-    DELTAVAULT_RESTORE_TARGETS: `/subscriptions/${server.subscriptionId}/resourceGroups/${RESTORE_RG}`,
-    DEVHOST_FUNCTION_KEYS: FUNCTION_KEY,
-    DELTAVAULT_CONFIG: configPath,
-    DELTAVAULT_ARM__endpoint: server.endpoint,
-    DELTAVAULT_ARM__credential: 'managedidentity',
-  });
+  app.writeSettings(
+    appSettings(FUNCTION_KEY, {
+      DELTAVAULT_VAULT_CONTAINER: container.containerName,
+      DELTAVAULT_RESTORE_TARGETS: `/subscriptions/${server.subscriptionId}/resourceGroups/${RESTORE_RG}`,
+      DELTAVAULT_CONFIG: configPath,
+      DELTAVAULT_ARM__endpoint: server.endpoint,
+      DELTAVAULT_ARM__credential: 'managedidentity',
+    }),
+  );
   devhost = await startDevhostProcess(app.cli, app.dir, { NODE_EXTRA_CA_CERTS: await server.writeCaFile(), ...server.managedIdentity.env() });
 }, 120_000);
 
 afterAll(async () => {
-  await devhost?.stop();
-  app?.remove();
-  await container?.delete();
-  if (app) await testQueue(app.eventsQueue).deleteIfExists();
+  await cleanUpApp(app, devhost, container);
   await server?.close();
 });
 
 test('a scheduled VM backup, then a restore of the VM point into three new managed disks', async () => {
   // ---- the schedule fires: one VM point, three disk points with its timestamp
   const status = await eventually(async () => {
-    const [vm] = await getJson<DiskStatus[]>('/api/disks');
+    const [vm] = await http.getJson<DiskStatus[]>('/api/disks');
     expect(vm?.lastRecoveryPoint).not.toBeNull();
     return vm!;
   }, 90_000);
@@ -128,7 +121,7 @@ test('a scheduled VM backup, then a restore of the VM point into three new manag
   const diskKeys = diskIds.map((id) => deriveDiskKey(parseDiskSource(id)!));
   const diskPoints: RecoveryPointSummary[] = [];
   for (const key of diskKeys) {
-    const points = await getJson<RecoveryPointSummary[]>(`/api/disks/${key}/recovery-points`);
+    const points = await http.getJson<RecoveryPointSummary[]>(`/api/disks/${key}/recovery-points`);
     const point = points.find((p) => p.id === `${key}.${stamp}`);
     expect(point).toBeDefined();
     diskPoints.push(point!);
@@ -136,18 +129,12 @@ test('a scheduled VM backup, then a restore of the VM point into three new manag
   expect(diskPoints.map((p) => p.mode)).toEqual(['full', 'full', 'full']);
 
   // ---- restore the VM point: three new disks
-  const res = await call('/api/restores', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ recoveryPointId: vmPointId, target: { kind: 'managedDisk', resourceGroup: RESTORE_RG, name: 'app-restored' } }),
-  });
+  const res = await http.post<{ id: string }>('/api/restores', { recoveryPointId: vmPointId, target: { kind: 'managedDisk', resourceGroup: RESTORE_RG, name: 'app-restored' } });
   expect(res.status).toBe(202);
-  const { id } = (await res.json()) as { id: string };
-  const done = await eventually(async () => {
-    const s = await getJson<{ runtimeStatus: string; output?: { disks: { diskId: string; recoveryPointId: string; sizeBytes: number }[] }; progress: { bytesDone: number; bytesTotal: number } }>(`/api/restores/${id}`);
-    expect(['Completed', 'Failed']).toContain(s.runtimeStatus);
-    return s;
-  }, 120_000);
+  const done = await http.settled<{ runtimeStatus: string; output?: { disks: { diskId: string; recoveryPointId: string; sizeBytes: number }[] }; progress: { bytesDone: number; bytesTotal: number } }>(
+    `/api/restores/${res.body.id}`,
+    120_000,
+  );
   expect(done.runtimeStatus).toBe('Completed');
   expect(done.progress.bytesDone).toBe(done.progress.bytesTotal);
   const restored = done.output!.disks;
@@ -167,18 +154,18 @@ test('a scheduled VM backup, then a restore of the VM point into three new manag
   // ---- faults: throttling and a 500 while granting access are retried and the backup succeeds;
   // a snapshot that keeps failing ends each disk's job with backup.failed, and no point is lost.
   const pointsBefore = async (): Promise<string[]> =>
-    (await Promise.all(diskKeys.map((k) => getJson<RecoveryPointSummary[]>(`/api/disks/${k}/recovery-points`)))).flat().map((p) => p.id);
+    (await Promise.all(diskKeys.map((k) => http.getJson<RecoveryPointSummary[]>(`/api/disks/${k}/recovery-points`)))).flat().map((p) => p.id);
   server.faults.add({ kind: 'throttle', operation: 'snapshots.grantAccess', times: 2, retryAfterSeconds: 1 });
   server.faults.add({ kind: 'serverError', operation: 'snapshots.grantAccess', phase: 'poll', times: 1 });
   const afterFaults = await eventually(async () => {
-    const [vm] = await getJson<DiskStatus[]>('/api/disks');
+    const [vm] = await http.getJson<DiskStatus[]>('/api/disks');
     expect(vm?.lastRecoveryPoint?.id).not.toBe(vmPointId);
     return vm!.lastRecoveryPoint!.id;
   }, 90_000);
   expect(afterFaults > vmPointId).toBe(true);
   const failing = server.faults.add({ kind: 'lroFailed', operation: 'snapshots.createOrUpdate', times: 100_000, code: 'InternalOperationError', message: 'the snapshot could not be made' });
   const failed = await eventually(async () => {
-    const jobs = await getJson<{ diskKey: string; status: string; error?: { code: string; message: string } }[]>('/api/jobs?status=failed');
+    const jobs = await http.getJson<{ diskKey: string; status: string; error?: { code: string; message: string } }[]>('/api/jobs?status=failed');
     const ours = jobs.filter((j) => diskKeys.includes(j.diskKey));
     expect(new Set(ours.map((j) => j.diskKey)).size).toBe(3);
     return ours;

@@ -8,12 +8,15 @@
  *
  * Every app gets its own job-events queue (DELTAVAULT_EVENTS_QUEUE, unless the test sets it), so
  * the events consumer of one test's host never takes another test's messages (and the job
- * history table, named after the queue, is its own too).
+ * history table, named after the queue, is its own too). `appSettings` gives the settings every
+ * test's app starts from: the test run's Azurite and the test's own function key; `cleanUpApp`
+ * removes what a test's app left behind.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { transpileTree, uniqueQueueName } from './devhost';
+import type { ContainerClient } from '@azure/storage-blob';
+import { testQueue, testStorage, transpileTree, uniqueQueueName, type DevhostProcess } from './devhost';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const SCRATCH = path.join(REPO, 'node_modules', '.cache', 'deltavault-e2e');
@@ -45,6 +48,25 @@ export interface BuildAppOptions {
 
 /** The protection config of apps that protect nothing. */
 export const EMPTY_PROTECTION_CONFIG = { policies: [], disks: [] } as const;
+
+/** A function key of its own for one test's app (DEVHOST_FUNCTION_KEYS), random so a test can check no log shows it. */
+export function randomFunctionKey(): string {
+  return `e2e-${randomBytes(8).toString('hex')}`;
+}
+
+/**
+ * Settings for an app on the test run's Azurite: its storage (AzureWebJobsStorage), the vault
+ * account there (DELTAVAULT_VAULT) and `functionKey` as its function key, with `values` added
+ * (DELTAVAULT_VAULT_CONTAINER, DELTAVAULT_CONFIG, …) or overriding.
+ */
+export function appSettings(functionKey: string, values: Record<string, string> = {}): Record<string, string> {
+  return {
+    AzureWebJobsStorage: testStorage(),
+    DELTAVAULT_VAULT: 'UseDevelopmentStorage=true',
+    DEVHOST_FUNCTION_KEYS: functionKey,
+    ...values,
+  };
+}
 
 /** Compiles the app once into a fresh folder, with `values` as its local.settings.json. */
 export function buildApp(values: Record<string, string>, options: BuildAppOptions = {}): BuiltApp {
@@ -82,4 +104,16 @@ export function buildApp(values: Record<string, string>, options: BuildAppOption
     writeSettings,
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * Cleans up after a test's app, as far as its beforeAll got (any may be undefined): stops the
+ * host, removes the app folder, deletes the test's vault container and the app's events queue
+ * (and its poison queue).
+ */
+export async function cleanUpApp(app: BuiltApp | undefined, devhost: DevhostProcess | undefined, vault?: ContainerClient): Promise<void> {
+  await devhost?.stop();
+  app?.remove();
+  await vault?.delete();
+  if (app) for (const queue of [app.eventsQueue, `${app.eventsQueue}-poison`]) await testQueue(queue).deleteIfExists();
 }
