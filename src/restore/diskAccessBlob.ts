@@ -7,11 +7,14 @@ import { AnonymousCredential, PageBlobClient } from '@azure/storage-blob';
 import type { ByteRange } from '../ranges/byteRange';
 import { normalize } from '../ranges/byteRange';
 import { DeltavaultError, storageCode, storageStatus } from '../errors';
+import type { CopySource } from '../disks/diskSource';
+import { PageWriter } from '../util/pageWriter';
 
 const PAGE_LIST_PAGE_SIZE = 5000;
 
 export class DiskAccessBlob {
   readonly #blob: PageBlobClient;
+  #writer?: { source: () => Promise<CopySource | undefined>; writer: PageWriter };
 
   constructor(
     accessSas: string,
@@ -19,6 +22,11 @@ export class DiskAccessBlob {
     readonly diskId: string,
   ) {
     this.#blob = new PageBlobClient(accessSas, new AnonymousCredential());
+  }
+
+  private writerFor(copySource: () => Promise<CopySource | undefined>): PageWriter {
+    if (this.#writer?.source !== copySource) this.#writer = { source: copySource, writer: new PageWriter(this.#blob, { copySource }) };
+    return this.#writer.writer;
   }
 
   private fail(operation: string, e: unknown): DeltavaultError {
@@ -64,10 +72,15 @@ export class DiskAccessBlob {
     }
   }
 
-  /** Put Page of `data` (at most 4 MiB, whole pages) at `offset`. */
-  async write(data: Buffer, offset: number): Promise<void> {
+  /**
+   * Writes `data` (at most 4 MiB, whole pages) at `offset`. Given `copySource` (where the same
+   * bytes are, at the same offsets), the disk's service fetches them itself (Put Page From URL)
+   * where it can; else Put Page of `data`.
+   */
+  async write(data: Buffer, offset: number, copySource?: () => Promise<CopySource | undefined>): Promise<void> {
     try {
-      await this.#blob.uploadPages(data, offset, data.length);
+      if (copySource) await this.writerFor(copySource).write({ start: offset, end: offset + data.length }, data);
+      else await this.#blob.uploadPages(data, offset, data.length);
     } catch (e) {
       throw this.fail(`writing bytes ${offset}-${offset + data.length - 1}`, e);
     }

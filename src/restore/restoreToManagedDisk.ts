@@ -35,6 +35,7 @@ import { readBlockHashes } from '../vault/blockHashList';
 import { hashListExpectation, type Manifest } from '../vault/manifest';
 import { WINDOW_BYTES } from '../vault/vaultLayout';
 import { scanAgainstManifest } from './blockScan';
+import { blobCopySource } from '../util/copySources';
 import { DiskAccessBlob } from './diskAccessBlob';
 import { planManagedDiskLayout, type ManagedDiskLayout } from './managedDiskLayout';
 import { createDisk, deleteDisk, getDisk, revokeAccess, setDiskTags, withAccess, type TargetDiskRef } from './managedDiskArm';
@@ -223,6 +224,8 @@ async function writePoint(
 ): Promise<WriteOutcome> {
   const bytesTotal = totalBytes(clip(allocated, 0, layout.dataBytes)) + (layout.footerBytes?.length ?? 0);
   let bytesWritten = 0;
+  // The disk's service fetches checked blocks from the vault snapshot itself where it can.
+  const copySource = blobCopySource(snapshot);
   const scan = await scanAgainstManifest(container, manifest, {
     readInto: (range, buffer, offset) => readPageBlobInto(snapshot, range, buffer, offset),
     allocated,
@@ -230,7 +233,7 @@ async function writePoint(
     onWindow: async (window) => {
       // Only blocks that hashed right are written, and only the bytes that belong on the disk.
       for (const r of clip(window.goodAllocated, 0, layout.dataBytes)) {
-        await disk.write(window.data.subarray(r.start - window.start, r.end - window.start), r.start);
+        await disk.write(window.data.subarray(r.start - window.start, r.end - window.start), r.start, copySource);
         bytesWritten += r.end - r.start;
       }
       onProgress?.({ bytesDone: bytesWritten, bytesTotal });

@@ -12,6 +12,8 @@ import { clip, totalBytes, type ByteRange } from '../ranges/byteRange';
 import { errors, storageStatus } from '../errors';
 import { describeBlob, listAllocatedRanges } from '../util/pageBlobRanges';
 import { readPageBlobInto } from '../util/pageBlobIo';
+import { blobCopySource } from '../util/copySources';
+import { PageWriter } from '../util/pageWriter';
 import { checkBlockHashes } from '../vault/blockHashList';
 import { hashListExpectation } from '../vault/manifest';
 import { verifyPageBlob } from './verifyRecoveryPoint';
@@ -56,6 +58,9 @@ export async function restoreToPageBlob(
   const allocated = await listAllocatedRanges(snapshot);
   const bytesTotal = totalBytes(slice ? clip(allocated, slice.start, slice.end) : allocated);
   let bytesWritten = 0;
+  // Checked blocks are written server-side from the vault snapshot where the target's service
+  // can fetch it (Azure; the snapshot is immutable, so it writes exactly the bytes checked).
+  const writer = new PageWriter(target, { copySource: blobCopySource(snapshot) });
   const scan = await scanAgainstManifest(container, manifest, {
     readInto: (range, buffer, offset) => readPageBlobInto(snapshot, range, buffer, offset),
     allocated,
@@ -66,7 +71,7 @@ export async function restoreToPageBlob(
       for (const r of window.goodAllocated) {
         const length = r.end - r.start;
         try {
-          await target.uploadPages(window.data.subarray(r.start - window.start, r.end - window.start), r.start, length);
+          await writer.write(r, window.data.subarray(r.start - window.start, r.end - window.start));
         } catch (e) {
           throw errors.storage(`writing bytes ${r.start}-${r.end - 1} of ${describeBlob(target)}`, e);
         }

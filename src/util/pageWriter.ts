@@ -1,11 +1,12 @@
 /**
  * Writes pages the caller has already read (and hashed) into a page blob, the fastest way the
  * service allows: on Azure, Put Page From URL, so the service fetches the bytes from the source
- * snapshot itself and the Function uploads nothing; where that is not available (Azurite answers
- * 501, a source the service cannot reach, an expired source token), Put Page with the caller's
- * bytes. Both write the same bytes: the source is an immutable snapshot, read at the same offsets.
+ * snapshot itself and the Function uploads nothing; where that fails for any reason (Azurite
+ * answers 501, or 500 through a SAS; a source the service cannot reach; an expired token), Put
+ * Page with the caller's bytes. Both write the same bytes: the source is an immutable snapshot,
+ * read at the same offsets.
  */
-import type { PageBlobClient } from '@azure/storage-blob';
+import { PageBlobClient } from '@azure/storage-blob';
 import type { CopySource } from '../disks/diskSource';
 import type { ByteRange } from '../ranges/byteRange';
 import { storageCode, storageStatus } from '../errors';
@@ -24,7 +25,9 @@ export type WriteRoute = 'server' | 'client';
 
 export class PageWriter {
   private serverCopy: boolean;
-  /** Why server-side copy was given up for this writer, once it was (safe to log: a code, no URL). */
+  /** The target, asked once per server-side write: a failure falls back at once, not after retries. */
+  private readonly once: PageBlobClient;
+  /** Why server-side copy was given up for this writer, once it was (a code or status, never a URL). */
   fallbackReason?: string;
 
   constructor(
@@ -32,53 +35,45 @@ export class PageWriter {
     private readonly options: PageWriterOptions = {},
   ) {
     this.serverCopy = options.copySource !== undefined && !unsupportedAccounts.has(accountOf(target));
+    this.once = new PageBlobClient(target.url, target.credential, { retryOptions: { maxTries: 1 } });
   }
 
   /** Writes `bytes` (the source's bytes of `range`, ≤ 4 MiB) at `range.start`; says which way it went. */
   async write(range: ByteRange, bytes: Buffer): Promise<WriteRoute> {
     const length = range.end - range.start;
     const conditions = this.options.leaseId ? { leaseId: this.options.leaseId } : undefined;
+    const abortSignal = this.options.abortSignal;
     if (this.serverCopy) {
       const source = await this.options.copySource!();
       if (source) {
         try {
-          await this.target.uploadPagesFromURL(source.url, range.start, range.start, length, {
+          await this.once.uploadPagesFromURL(source.url, range.start, range.start, length, {
             conditions,
-            abortSignal: this.options.abortSignal,
+            abortSignal,
             ...(source.authorization ? { sourceAuthorization: source.authorization } : {}),
           });
           return 'server';
         } catch (e) {
-          if (!this.giveUpServerCopy(e)) throw e;
+          abortSignal?.throwIfAborted();
+          this.giveUpServerCopy(e);
         }
       }
     }
-    await this.target.uploadPages(bytes, range.start, length, { conditions, abortSignal: this.options.abortSignal });
+    await this.target.uploadPages(bytes, range.start, length, { conditions, abortSignal });
     return 'client';
   }
 
   /**
-   * Whether a failed Put Page From URL should be written by the client instead: the service
-   * does not offer it (501), or it could not read the source (the service names the source's
-   * status). Anything about the target (its lease, its size, throttling after retries) is
-   * not a reason: Put Page would fail the same way, so it is thrown.
+   * After any failed Put Page From URL this writer uploads instead. Put Page is always correct,
+   * and it carries the client's full retry policy: a failure about the target itself (its lease,
+   * its size, throttling) fails it the same way and is thrown from there, never hidden. A 501
+   * (the emulator) also stops every writer in this process from asking that account again.
    */
-  private giveUpServerCopy(e: unknown): boolean {
+  private giveUpServerCopy(e: unknown): void {
     const status = storageStatus(e);
-    if (status === 501) {
-      unsupportedAccounts.add(accountOf(this.target));
-      this.serverCopy = false;
-      this.fallbackReason = 'NotImplemented';
-      return true;
-    }
-    const sourceStatus = (e as { details?: { copySourceStatusCode?: unknown } } | null)?.details?.copySourceStatusCode;
-    const code = storageCode(e);
-    if (typeof sourceStatus === 'number' || code === 'CannotVerifyCopySource' || code?.startsWith('CopySource')) {
-      this.serverCopy = false;
-      this.fallbackReason = code ?? `source answered ${String(sourceStatus)}`;
-      return true;
-    }
-    return false;
+    if (status === 501) unsupportedAccounts.add(accountOf(this.target));
+    this.serverCopy = false;
+    this.fallbackReason = storageCode(e) ?? (status === undefined ? 'no answer' : `HTTP ${status}`);
   }
 }
 

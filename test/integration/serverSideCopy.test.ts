@@ -2,7 +2,8 @@
  * Where the vault service offers Put Page From URL (Azure), a backup's writes are fetched by the
  * service straight from the source snapshot and the Function uploads nothing; where it does not
  * (Azurite answers 501), or cannot read the source, the same bytes are uploaded instead. Either
- * way every recovery point restores to exactly its source snapshot. The service side is
+ * way every recovery point restores to exactly its source snapshot, and a restore's writes take
+ * the same path from the vault snapshot. The service side is
  * test/support/serverCopyProxy.ts: Put Page From URL implemented over the real Azurite.
  */
 import { BlobServiceClient, ContainerClient, PageBlobClient } from '@azure/storage-blob';
@@ -76,7 +77,7 @@ async function expectRestoresEqual(container: ContainerClient, expected: Map<str
   }
 }
 
-test('on a service with Put Page From URL, the vault fetches every write from the source snapshot itself', async () => {
+test('on a service with Put Page From URL, backups and restores have the service fetch every write itself', async () => {
   const container = await proxiedContainer();
   const { outcomes, expected } = await twoBackups(container);
   for (const { totals } of outcomes) {
@@ -94,7 +95,16 @@ test('on a service with Put Page From URL, the vault fetches every write from th
     expect(copy.range).toEqual(copy.sourceRange);
     expect(copy.range[1] - copy.range[0] + 1).toBeLessThanOrEqual(4 * MiB);
   }
+  // A restore's checked blocks are fetched by the target's service from the vault snapshot.
+  const backupCopies = proxy.served.length;
   await expectRestoresEqual(container, expected);
+  const restoreCopies = proxy.served.slice(backupCopies);
+  expect(restoreCopies.length).toBeGreaterThan(0);
+  for (const copy of restoreCopies) {
+    expect(copy.target).toMatch(new RegExp(`^/${container.accountName}/${container.containerName}/restores/`));
+    expect(copy.source).toBe(`${container.url}/${vaultPaths.base('os')}`);
+    expect(copy.range).toEqual(copy.sourceRange);
+  }
   // The SAS handed to the service is in no document the backup wrote.
   for await (const blob of container.listBlobsFlat()) {
     if (!blob.name.endsWith('.json')) continue;
@@ -115,7 +125,10 @@ test('where the service answers 501 (Azurite), the same bytes are uploaded and i
   expect(proxy.refused).toBeGreaterThan(0);
   expect(proxy.refused).toBeLessThanOrEqual(8);
   expect(proxy.served).toHaveLength(0);
+  const refusedByBackups = proxy.refused;
   await expectRestoresEqual(container, expected);
+  expect(proxy.refused).toBe(refusedByBackups);
+  expect(proxy.served).toHaveLength(0);
 });
 
 test('where the service cannot read the source, the writes are uploaded instead', async () => {
@@ -130,7 +143,7 @@ test('where the service cannot read the source, the writes are uploaded instead'
   await expectRestoresEqual(container, expected);
 });
 
-test('a failure about the target is thrown, not hidden by the fallback', async () => {
+test('a failure about the target is thrown by the upload it falls back to, not hidden', async () => {
   const container = await proxiedContainer();
   const source = container.getPageBlobClient('source/src.vhd');
   await source.create(MiB);
@@ -141,6 +154,6 @@ test('a failure about the target is thrown, not hidden by the fallback', async (
   const writer = new PageWriter(target, { copySource: blobCopySource(source), leaseId: '00000000-0000-4000-8000-000000000000' });
   const bytes = await source.downloadToBuffer(0, 4096);
   await expect(writer.write({ start: 0, end: 4096 }, bytes)).rejects.toMatchObject({ statusCode: 412 });
-  expect(writer.fallbackReason).toBeUndefined();
+  expect(writer.fallbackReason).toMatch(/^LeaseIdMismatch/);
   expect((await target.downloadToBuffer(0, 4096)).equals(Buffer.alloc(4096))).toBe(true);
 });
