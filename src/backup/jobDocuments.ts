@@ -98,22 +98,33 @@ export const fromTuples = (tuples: readonly (readonly [number, number])[]): { st
   tuples.map(([start, end]) => ({ start, end }));
 
 /** Per-job summary of what the chunk results add up to (for the manifest and events). */
-export function totalResults(results: readonly ChunkResult[]): {
+/** The counters of a job's chunk results, added up. */
+export interface CopyTotals {
   bytesRead: number;
   bytesWritten: number;
   bytesCleared: number;
   putPageCalls: number;
   putPageFromUrlCalls: number;
   clearPageCalls: number;
-} {
-  const total = { bytesRead: 0, bytesWritten: 0, bytesCleared: 0, putPageCalls: 0, putPageFromUrlCalls: 0, clearPageCalls: 0 };
-  for (const r of results) {
-    total.bytesRead += r.bytesRead;
-    total.bytesWritten += r.bytesWritten;
-    total.bytesCleared += r.bytesCleared;
-    total.putPageCalls += r.putPageCalls;
-    total.putPageFromUrlCalls += r.putPageFromUrlCalls;
-    total.clearPageCalls += r.clearPageCalls;
-  }
+}
+
+export function emptyTotals(): CopyTotals {
+  return { bytesRead: 0, bytesWritten: 0, bytesCleared: 0, putPageCalls: 0, putPageFromUrlCalls: 0, clearPageCalls: 0 };
+}
+
+/** Adds one chunk result's counters into `total`. */
+export function addTotals(total: CopyTotals, r: ChunkResult): CopyTotals {
+  total.bytesRead += r.bytesRead;
+  total.bytesWritten += r.bytesWritten;
+  total.bytesCleared += r.bytesCleared;
+  total.putPageCalls += r.putPageCalls;
+  total.putPageFromUrlCalls += r.putPageFromUrlCalls;
+  total.clearPageCalls += r.clearPageCalls;
+  return total;
+}
+
+export function totalResults(results: readonly ChunkResult[]): CopyTotals {
+  const total = emptyTotals();
+  for (const r of results) addTotals(total, r);
   return total;
 }

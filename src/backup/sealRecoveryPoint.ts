@@ -18,7 +18,7 @@ import { errors } from '../errors';
 import { readRecoveryPoint } from '../catalog/recoveryPoints';
 import { settle, unwrap } from '../util/settle';
 import { forEachBounded, prefetchInOrder } from '../util/boundedPool';
-import { ChunkResult, Plan, chunkRangesSchema, chunkResultSchema, fromTuples, planSchema, totalResults } from './jobDocuments';
+import { CopyTotals, Plan, addTotals, chunkRangesSchema, chunkResultSchema, emptyTotals, fromTuples, planSchema } from './jobDocuments';
 
 /** Job documents read or deleted at once. */
 const READS_AHEAD = 8;
@@ -52,12 +52,12 @@ export async function sealRecoveryPoint(vault: VaultDisk, jobId: string, options
   let manifest: Manifest;
   let jobDocuments: Promise<string[]> | undefined;
   try {
-    // One round trip under the lease: a manifest of an earlier attempt, the chunk results, the
-    // chain, the previous manifest, a vault snapshot of an earlier attempt.
-    // Only the first matters when an earlier attempt already wrote the manifest.
-    const [existing, resultsRead, chainRead, previousRead, snapshotsRead] = await Promise.all([
+    // One round trip under the lease: a manifest of an earlier attempt, the job's documents (is
+    // every chunk copied?), the chain, the previous manifest, a vault snapshot of an earlier
+    // attempt. Only the first matters when an earlier attempt already wrote the manifest.
+    const [existing, documentsRead, chainRead, previousRead, snapshotsRead] = await Promise.all([
       readJson(container, manifestName, manifestSchema),
-      settle(chunkResults(vault, plan)),
+      settle(listJobDocuments(vault, jobId)),
       settle(readChain(container, diskKey)),
       settle(plan.previous ? readJson(container, vaultPaths.manifest(diskKey, plan.previous.recoveryPointId), manifestSchema) : Promise.resolve(undefined)),
       settle(vault.snapshotsOf(rpId)),
@@ -68,7 +68,15 @@ export async function sealRecoveryPoint(vault: VaultDisk, jobId: string, options
     if (existing) {
       manifest = existing.value;
     } else {
-      const [results, chain, previous, snapshots] = [unwrap(resultsRead), unwrap(chainRead), unwrap(previousRead), unwrap(snapshotsRead)];
+      const [documents, chain, previous, snapshots] = [unwrap(documentsRead), unwrap(chainRead), unwrap(previousRead), unwrap(snapshotsRead)];
+      jobDocuments = Promise.resolve(documents);
+      // Every chunk must be copied before the base is snapshotted: a snapshot of a half-copied
+      // base would be taken again by a retry and sealed as if it were whole.
+      const copied = new Set(documents);
+      const missing = plan.chunks.find((c) => !copied.has(vaultPaths.chunkDone(diskKey, jobId, c.index)));
+      if (missing) {
+        throw errors.chainBroken(diskKey, `job ${plan.jobId} cannot be sealed: chunk ${missing.index} of ${plan.chunks.length} has not been copied`);
+      }
       // Refuse before the point becomes visible if another writer moved the chain meanwhile.
       if ((chain.etag ?? null) !== plan.chainEtag) throw errors.chainConflict(diskKey);
       if (plan.previous && !previous) {
@@ -84,15 +92,18 @@ export async function sealRecoveryPoint(vault: VaultDisk, jobId: string, options
       const firstOld = oldHashes.next();
       firstOld.catch(() => undefined);
       const vaultSnapshot = snapshots[0] ?? (await snapshotBase(vault, rpId));
+      // The chunk results stream through the merge a few at a time (each holds its blocks'
+      // hashes), so the seal's memory does not grow with the disk; their counters add up here.
+      const totals = emptyTotals();
       const [properties, written] = await Promise.all([
         vault.base.getProperties(),
-        writeBlockHashes(container, vaultPaths.blockHashes(diskKey, rpId), plan.blockBytes, mergeHashes(vault, plan, oldHashes, firstOld, results)),
+        writeBlockHashes(container, vaultPaths.blockHashes(diskKey, rpId), plan.blockBytes, mergeHashes(vault, plan, oldHashes, firstOld, totals)),
       ]);
       baseEtag = properties.etag;
-      manifest = await writeManifest(vault, plan, rpId, pointAt, vaultSnapshot, results, written, now);
+      manifest = await writeManifest(vault, plan, rpId, pointAt, vaultSnapshot, totals, written, now);
     }
     // The job's documents are known now (nothing writes them any more): list them meanwhile.
-    jobDocuments = listJobDocuments(vault, jobId);
+    jobDocuments ??= listJobDocuments(vault, jobId);
     jobDocuments.catch(() => undefined);
     // Still under the lease, so no other job can write the base between the seal and the chain.
     await advanceChain(
@@ -118,21 +129,6 @@ export async function sealRecoveryPoint(vault: VaultDisk, jobId: string, options
   return summarize(manifest);
 }
 
-/** The chunk results, read several at a time (each chunk's done marker). */
-async function chunkResults(vault: VaultDisk, plan: Plan): Promise<ChunkResult[]> {
-  const results: ChunkResult[] = [];
-  const read = (index: number) => readJson(vault.container, vaultPaths.chunkDone(vault.diskKey, plan.jobId, index), chunkResultSchema);
-  let at = 0;
-  for await (const done of prefetchInOrder(plan.chunks.map((c) => c.index), read, READS_AHEAD)) {
-    const chunk = plan.chunks[at++]!;
-    if (!done) {
-      throw errors.chainBroken(vault.diskKey, `job ${plan.jobId} cannot be sealed: chunk ${chunk.index} of ${plan.chunks.length} has not been copied`);
-    }
-    results.push(done.value);
-  }
-  return results;
-}
-
 /** Writes the manifest (the hash list is written): from here on the recovery point is listed. */
 async function writeManifest(
   vault: VaultDisk,
@@ -140,7 +136,7 @@ async function writeManifest(
   rpId: string,
   pointAt: Date,
   vaultSnapshot: string,
-  results: readonly ChunkResult[],
+  totals: CopyTotals,
   written: WrittenHashList,
   now: Date,
 ): Promise<Manifest> {
@@ -167,9 +163,9 @@ async function writeManifest(
       allocated: plan.bytes.allocated,
       // A superset diff (the emulator) names more than changed; the copy compared those pages
       // with the previous point, so what it wrote is what changed.
-      changed: plan.fidelity === 'superset' ? totalResults(results).bytesWritten : plan.bytes.changed,
+      changed: plan.fidelity === 'superset' ? totals.bytesWritten : plan.bytes.changed,
       cleared: plan.bytes.cleared,
-      transferred: totalResults(results).bytesWritten,
+      transferred: totals.bytesWritten,
     },
     blocks: { sizeBytes: plan.blockBytes, count: written.count, blob: hashesName, sha256: written.sha256 },
   };
@@ -208,22 +204,32 @@ async function* emptyHashes(): AsyncGenerator<BlockHash> {
 /**
  * The new recovery point's hash list: the previous list, with every block this job touched
  * replaced by the hash the copy computed (or dropped, when the block holds no data any more).
- * Streams both inputs; chunks are visited in order and hold ascending block ranges.
+ * Streams all inputs: chunks are visited in order and hold ascending block ranges, and each
+ * chunk's result (its hashes) and ranges are read a few chunks ahead; `totals` adds up the
+ * results' counters on the way.
  */
 async function* mergeHashes(
   vault: VaultDisk,
   plan: Plan,
   oldHashes: AsyncGenerator<BlockHash>,
   firstOld: Promise<IteratorResult<BlockHash>>,
-  results: readonly ChunkResult[],
+  totals: CopyTotals,
 ): AsyncGenerator<BlockHash> {
   const blockCount = Math.ceil(plan.source.sizeBytes / plan.blockBytes);
-  const readRanges = (index: number) => readJson(vault.container, vaultPaths.chunk(vault.diskKey, plan.jobId, index), chunkRangesSchema);
-  const chunkRanges = prefetchInOrder(results.map((r) => r.index), readRanges, READS_AHEAD);
+  const indices = plan.chunks.map((c) => c.index);
+  const read = (index: number) =>
+    Promise.all([
+      readJson(vault.container, vaultPaths.chunkDone(vault.diskKey, plan.jobId, index), chunkResultSchema),
+      readJson(vault.container, vaultPaths.chunk(vault.diskKey, plan.jobId, index), chunkRangesSchema),
+    ]);
   let old = await firstOld;
-  for (const result of results) {
-    const ranges = (await chunkRanges.next()).value;
-    if (!ranges) throw errors.notFound('chunk', `${vault.diskKey}/${plan.jobId}/${result.index}`);
+  let at = 0;
+  for await (const [done, ranges] of prefetchInOrder(indices, read, READS_AHEAD)) {
+    const index = indices[at++]!;
+    if (!done) throw errors.chainBroken(vault.diskKey, `job ${plan.jobId} cannot be sealed: the result of chunk ${index} disappeared`);
+    if (!ranges) throw errors.notFound('chunk', `${vault.diskKey}/${plan.jobId}/${index}`);
+    const result = done.value;
+    addTotals(totals, result);
     let fresh = 0;
     for (const touched of fromTuples(ranges.value.blocks)) {
       while (!old.done && old.value.index < touched.start) {
@@ -232,8 +238,8 @@ async function* mergeHashes(
       }
       while (!old.done && old.value.index < touched.end) old = await oldHashes.next();
       while (fresh < result.hashes.length && result.hashes[fresh]![0] < touched.end) {
-        const [index, hex] = result.hashes[fresh]!;
-        yield { index, hash: Buffer.from(hex, 'hex') };
+        const [block, hex] = result.hashes[fresh]!;
+        yield { index: block, hash: Buffer.from(hex, 'hex') };
         fresh++;
       }
     }
@@ -244,4 +250,3 @@ async function* mergeHashes(
     old = await oldHashes.next();
   }
 }
-

@@ -29,6 +29,10 @@ export class PageWriter {
   private readonly once: PageBlobClient;
   /** Why server-side copy was given up for this writer, once it was (a code or status, never a URL). */
   fallbackReason?: string;
+  /** A server-side write has worked: the rest go out together. */
+  private proven = false;
+  /** The first server-side write, while it is in flight. */
+  private trial?: Promise<void>;
 
   constructor(
     private readonly target: PageBlobClient,
@@ -40,27 +44,37 @@ export class PageWriter {
 
   /** Writes `bytes` (the source's bytes of `range`, ≤ 4 MiB) at `range.start`; says which way it went. */
   async write(range: ByteRange, bytes: Buffer): Promise<WriteRoute> {
-    const length = range.end - range.start;
     const conditions = this.options.leaseId ? { leaseId: this.options.leaseId } : undefined;
     const abortSignal = this.options.abortSignal;
+    // Until one server-side write has worked, writes wait for the one in flight instead of all
+    // asking at once: where the service lacks it (the emulator), one request is wasted, not eight.
+    while (this.serverCopy && this.trial) await this.trial;
     if (this.serverCopy) {
-      const source = await this.options.copySource!();
-      if (source) {
-        try {
-          await this.once.uploadPagesFromURL(source.url, range.start, range.start, length, {
-            conditions,
-            abortSignal,
-            ...(source.authorization ? { sourceAuthorization: source.authorization } : {}),
-          });
-          return 'server';
-        } catch (e) {
-          abortSignal?.throwIfAborted();
-          this.giveUpServerCopy(e);
-        }
-      }
+      const attempt = this.serverWrite(range, conditions);
+      if (!this.proven) this.trial = attempt.then(() => undefined, () => undefined).finally(() => (this.trial = undefined));
+      if (await attempt) return 'server';
     }
-    await this.target.uploadPages(bytes, range.start, length, { conditions, abortSignal });
+    await this.target.uploadPages(bytes, range.start, range.end - range.start, { conditions, abortSignal });
     return 'client';
+  }
+
+  /** One Put Page From URL, without retries; false (and server-side copy off) when it failed. */
+  private async serverWrite(range: ByteRange, conditions: { leaseId: string } | undefined): Promise<boolean> {
+    const source = await this.options.copySource!();
+    if (!source) return false;
+    try {
+      await this.once.uploadPagesFromURL(source.url, range.start, range.start, range.end - range.start, {
+        conditions,
+        abortSignal: this.options.abortSignal,
+        ...(source.authorization ? { sourceAuthorization: source.authorization } : {}),
+      });
+      this.proven = true;
+      return true;
+    } catch (e) {
+      this.options.abortSignal?.throwIfAborted();
+      this.giveUpServerCopy(e);
+      return false;
+    }
   }
 
   /**

@@ -155,6 +155,39 @@ describe('vault safety', () => {
     await f.container.delete();
   }, 60_000);
 
+  test('a seal before every chunk is copied is refused before it snapshots the base; once they are, it seals the whole', async () => {
+    const f = await newDisk('early');
+    const { vault, source } = f;
+    await backup(f, 'job-1');
+    await writeSome(f.disk, 'v2');
+    const snapshot = await source.createSnapshot('job-2');
+    const plan = await planBackup(source, vault, 'job-2', snapshot, { chunkBudgetBytes: CHUNK_BUDGET_BYTES });
+    expect(plan.chunks.length).toBeGreaterThan(1);
+    const baseSnapshots = async (): Promise<number> => {
+      let n = 0;
+      for await (const item of f.container.listBlobsFlat({ prefix: vault.base.name, includeSnapshots: true })) {
+        if (item.name === vault.base.name && item.snapshot) n++;
+      }
+      return n;
+    };
+    const before = await baseSnapshots();
+    const [first, ...rest] = plan.chunks;
+    await copyChunk(source, vault, 'job-2', first!.index);
+    await expect(sealRecoveryPoint(vault, 'job-2')).rejects.toMatchObject({
+      code: 'CHAIN_BROKEN',
+      message: expect.stringContaining(`chunk ${rest[0]!.index} of ${plan.chunks.length} has not been copied`),
+    });
+    // Nothing became visible, and no snapshot of the half-copied base exists for a retry to reuse.
+    expect(await baseSnapshots()).toBe(before);
+    expect((await listRecoveryPoints(vault)).filter((p) => p.jobId === 'job-2')).toHaveLength(0);
+
+    for (const chunk of rest) await copyChunk(source, vault, 'job-2', chunk.index);
+    const sealed = await sealRecoveryPoint(vault, 'job-2');
+    expect(await baseSnapshots()).toBe(before + 1);
+    await expectRestoreEquals(f, sealed.id, await readWhole(f.disk.withSnapshot(snapshot.id)), 'restores/early.vhd');
+    await f.container.delete();
+  }, 60_000);
+
   test('a seal retried after it finished returns the same recovery point', async () => {
     // An activity can run again after it succeeded (its result was lost with a host restart).
     const f = await newDisk('reseal');
