@@ -22,16 +22,22 @@ export async function listRecoveryPoints(vault: VaultDisk): Promise<RecoveryPoin
   return points.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
 }
 
-/**
- * The newest recovery point of a disk, or undefined when it has none. Recovery point ids sort by
- * time within a disk, so this lists names and reads one manifest.
- */
-export async function newestRecoveryPoint(vault: VaultDisk): Promise<RecoveryPointSummary | undefined> {
+/** The ids of a disk's recovery points (those with a manifest), from one listing of names, unordered. */
+export async function listRecoveryPointIds(vault: VaultDisk): Promise<string[]> {
   const prefix = vaultPaths.pointsPrefix(vault.diskKey);
   const ids: string[] = [];
   for await (const item of vault.container.listBlobsFlat({ prefix })) {
     if (item.name.endsWith('.json')) ids.push(item.name.slice(prefix.length, -'.json'.length));
   }
+  return ids;
+}
+
+/**
+ * The newest recovery point of a disk, or undefined when it has none. Recovery point ids sort by
+ * time within a disk, so this lists names and reads one manifest.
+ */
+export async function newestRecoveryPoint(vault: VaultDisk): Promise<RecoveryPointSummary | undefined> {
+  const ids = await listRecoveryPointIds(vault);
   ids.sort().reverse();
   for (const id of ids) {
     // A point deleted between the listing and the read is skipped: the next newest counts.

@@ -9,8 +9,9 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
 import { errors, storageCode } from '../errors';
 import { deleteBlobIfExists, readJson, writeJson } from '../vault/jsonBlob';
-import { manifestSchema } from '../vault/manifest';
-import { parseRecoveryPointId, recoveryPointId, vaultPaths } from '../vault/vaultLayout';
+import { VaultDisk } from '../vault/vaultDisk';
+import { listRecoveryPointIds } from './recoveryPoints';
+import { parseRecoveryPointId, recoveryPointId } from '../vault/vaultLayout';
 
 export const VM_POINT_VERSION = 1;
 
@@ -97,14 +98,26 @@ export async function newestVmRecoveryPoint(container: ContainerClient, vmKey: s
   return undefined;
 }
 
-/** Removes the VM's points one of whose disk points is gone (pruned by the disk's retention). */
+/**
+ * Removes the VM's points one of whose disk points is gone (pruned by the disk's retention).
+ * Each disk's points are listed once (names only), not looked up point by point, so the cost is
+ * one listing per disk plus the VM's point documents, however many points each disk keeps.
+ */
 export async function pruneVmRecoveryPoints(container: ContainerClient, vmKey: string): Promise<string[]> {
   const removed: string[] = [];
+  const listings = new Map<string, Promise<Set<string>>>();
+  const pointsOf = (diskKey: string): Promise<Set<string>> => {
+    let listing = listings.get(diskKey);
+    if (!listing) {
+      listing = listRecoveryPointIds(new VaultDisk(container, diskKey)).then((ids) => new Set(ids));
+      listings.set(diskKey, listing);
+    }
+    return listing;
+  };
   for (const point of await listVmRecoveryPoints(container, vmKey)) {
     let complete = true;
     for (const disk of point.disks) {
-      const manifest = await readJson(container, vaultPaths.manifest(disk.diskKey, disk.recoveryPointId), manifestSchema);
-      if (!manifest) {
+      if (!(await pointsOf(disk.diskKey)).has(disk.recoveryPointId)) {
         complete = false;
         break;
       }
