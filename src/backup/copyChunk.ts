@@ -88,7 +88,7 @@ export async function copyChunk(
     hashes: [],
   };
   const hashes = new Map<number, string>();
-  const buffers = new BufferPool(WINDOW_BYTES, compare ? 2 : 1);
+  const buffers = new BufferPool(WINDOW_BYTES);
 
   const lease = await holdLease(vault.base, diskKey, jobId);
   let reader: SnapshotReader | undefined;
@@ -120,7 +120,8 @@ export async function copyChunk(
       const allocated = intersect(clip(ranges.allocated, start, end), region);
       const changed = clip(ranges.changed, start, end);
       const cleared = clip(ranges.cleared, start, end);
-      const [data, base] = buffers.take();
+      const data = buffers.take();
+      let base: Buffer | undefined;
       try {
         data.fill(0, 0, end - start);
         const reads = coalesce(allocated, COALESCE_GAP_BYTES);
@@ -137,13 +138,19 @@ export async function copyChunk(
           if (compare && previousHashes && hash === (previousHashes.get(block) ?? zeroHash(to - from))) unchanged.push({ start: from, end: to });
         }
         let writes = subtract(changed, normalize(unchanged));
-        if (compare && base && writes.length > 0) {
-          // Only pages the base holds need reading: the rest of it reads as zeros.
-          base.fill(0, 0, end - start);
+        if (compare && writes.length > 0) {
+          // Only pages the base holds need reading: the rest of it reads as zeros, so a window
+          // whose base holds nothing is compared with zeros and needs no second buffer.
           const baseReads = coalesce(intersect(writes, clip(ranges.baseAllocated, start, end)), COALESCE_GAP_BYTES);
-          await settleAll(baseReads.map((read) => request(() => readPageBlobInto(vault.base, read, base, read.start - start, options.abortSignal))));
-          for (const read of baseReads) result.bytesRead += read.end - read.start;
-          writes = differingPages(writes, data, base, start);
+          let against = zeroWindow(end - start);
+          if (baseReads.length > 0) {
+            const buffer = (base = buffers.take());
+            buffer.fill(0, 0, end - start);
+            await settleAll(baseReads.map((read) => request(() => readPageBlobInto(vault.base, read, buffer, read.start - start, options.abortSignal))));
+            for (const read of baseReads) result.bytesRead += read.end - read.start;
+            against = buffer;
+          }
+          writes = differingPages(writes, data, against, start);
         }
         writes = bridgeGaps(writes, allocated, WRITE_GAP_BYTES);
         const calls = [
@@ -166,7 +173,8 @@ export async function copyChunk(
         // Every call has settled before the buffers go back to the pool.
         await settleAll(calls);
       } finally {
-        buffers.give([data, base]);
+        buffers.give(data);
+        if (base) buffers.give(base);
       }
       options.onProgress?.(totalBytes(region));
     });
@@ -250,17 +258,21 @@ export function differingPages(ranges: readonly ByteRange[], data: Buffer, base:
   return normalize(out);
 }
 
-/** Reusable block buffers: at most one set per block in flight. */
+/** Reusable 4 MiB window buffers: one per window in flight, a second while its base is compared. */
 class BufferPool {
-  private readonly free: [Buffer, Buffer | undefined][] = [];
-  constructor(
-    private readonly bytes: number,
-    private readonly perSlot: 1 | 2,
-  ) {}
-  take(): [Buffer, Buffer | undefined] {
-    return this.free.pop() ?? [Buffer.allocUnsafe(this.bytes), this.perSlot === 2 ? Buffer.allocUnsafe(this.bytes) : undefined];
+  private readonly free: Buffer[] = [];
+  constructor(private readonly bytes: number) {}
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafe(this.bytes);
   }
-  give(set: [Buffer, Buffer | undefined]): void {
-    this.free.push(set);
+  give(buffer: Buffer): void {
+    this.free.push(buffer);
   }
+}
+
+let zeros: Buffer | undefined;
+/** A shared, never written buffer of zeros at least `bytes` long (a base window that holds nothing). */
+function zeroWindow(bytes: number): Buffer {
+  if (!zeros || zeros.length < bytes) zeros = Buffer.alloc(Math.max(bytes, WINDOW_BYTES));
+  return zeros;
 }
