@@ -9,6 +9,7 @@ import type { ByteRange } from '../ranges/byteRange';
 import { errors, storageStatus } from '../errors';
 import { describeBlob, listAllocatedRanges, listRangeDiff } from '../util/pageBlobRanges';
 import { detectFidelity, readPageBlobInto } from '../util/pageBlobIo';
+import { settle, unwrap } from '../util/settle';
 import { blobCopySource } from '../util/copySources';
 
 /** Blob metadata key that ties a source snapshot to the job that made it. */
@@ -39,10 +40,11 @@ export class PageBlobSource implements DiskSource {
   }
 
   async createSnapshot(jobId: string): Promise<SourceSnapshot> {
-    const existing = await this.findSnapshot(jobId);
+    // One round trip: a snapshot of an earlier attempt, and the disk's properties for a new one.
+    const [existing, propsRead] = await Promise.all([this.findSnapshot(jobId), settle(this.blob.getProperties())]);
     if (existing) return existing;
     try {
-      const props = await this.blob.getProperties();
+      const props = unwrap(propsRead);
       if (props.blobType !== 'PageBlob') {
         throw errors.invalidArgument(this.description, `is a ${props.blobType ?? 'unknown'} blob, not a page blob (a VHD disk)`);
       }
