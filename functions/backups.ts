@@ -10,16 +10,15 @@
  * In the demo (no DELTAVAULT_CONFIG, emulator vault) the demo disk is seeded at start, and the
  * demo timer writes a few changes to it before each scheduled backup.
  */
-import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { registerActivities } from '../src/workflows/registration';
+import { registerActivities, registerClientRoute } from '../src/workflows/registration';
 import { appSettings } from '../src/config/settings';
 import { appStorageClients } from '../src/config/storageClients';
 import { DEMO, usesDemoConfig } from '../src/demo/demoConfig';
 import { seedDemoDisk, writeSomeDemoChanges } from '../src/demo/demoDisk';
 import { errors } from '../src/errors';
-import { readJsonBody } from '../src/http/jsonBody';
-import { problemFromZod, problemResponse, answerWithProblems } from '../src/http/problem';
+import { readJsonRequest } from '../src/http/jsonBody';
 import { backupActivities } from '../src/workflows/activities';
 import { appProtectionConfig, configAtLoad, findDisk, findPolicy } from '../src/workflows/appConfig';
 import { diskBackupOrchestrator } from '../src/workflows/diskBackupOrchestrator';
@@ -112,31 +111,22 @@ for (const policy of loadedConfig.policies) {
 
 // ---- POST /api/backups
 
-df.app.client.http(FUNCTION_NAMES.startBackup, {
-  methods: ['POST'],
-  authLevel: 'function',
-  route: 'backups',
-  handler: (request: HttpRequest, client: df.DurableClient, context: InvocationContext): Promise<HttpResponseInit> =>
-    answerWithProblems(context, async () => {
-      const read = await readJsonBody(request, MAX_BACKUP_REQUEST_BYTES, '{ "disk": "<diskKey>" } or { "policy": "<name>" }', context);
-      if ('response' in read) return read.response;
-      const body = read.body;
-      const parsed = backupRequestSchema.safeParse(body);
-      if (!parsed.success) return problemResponse(problemFromZod(parsed.error, 'body', context));
-      const current = await config();
-      if ('disk' in parsed.data) {
-        const disk = findDisk(current, parsed.data.disk);
-        if (!disk) throw errors.notFound('protected disk', parsed.data.disk);
-        const policy = findPolicy(current, disk.policy);
-        if (!policy) throw errors.notFound('policy', disk.policy);
-        const outcome = await startDiskBackup(client, clients.eventsQueue, disk, policy, 'http');
-        context.log(`disk '${disk.key}': ${outcome.started ? 'started' : 'skipped, still running'} ${outcome.instanceId}`);
-        return client.createCheckStatusResponse(request, outcome.instanceId);
-      }
-      const policy = findPolicy(current, parsed.data.policy);
-      if (!policy) throw errors.notFound('policy', parsed.data.policy);
-      const outcome = await startPolicyBackup(client, clients.eventsQueue, current, policy, 'http', new Date(), await tagSelected(current, context));
-      context.log(`policy '${policy.name}': started ${outcome.instanceId}`);
-      return client.createCheckStatusResponse(request, outcome.instanceId);
-    }),
+registerClientRoute(FUNCTION_NAMES.startBackup, 'POST', 'backups', async (request, client, context) => {
+  const read = await readJsonRequest(request, MAX_BACKUP_REQUEST_BYTES, '{ "disk": "<diskKey>" } or { "policy": "<name>" }', backupRequestSchema, context);
+  if ('response' in read) return read.response;
+  const current = await config();
+  if ('disk' in read.data) {
+    const disk = findDisk(current, read.data.disk);
+    if (!disk) throw errors.notFound('protected disk', read.data.disk);
+    const policy = findPolicy(current, disk.policy);
+    if (!policy) throw errors.notFound('policy', disk.policy);
+    const outcome = await startDiskBackup(client, clients.eventsQueue, disk, policy, 'http');
+    context.log(`disk '${disk.key}': ${outcome.started ? 'started' : 'skipped, still running'} ${outcome.instanceId}`);
+    return client.createCheckStatusResponse(request, outcome.instanceId);
+  }
+  const policy = findPolicy(current, read.data.policy);
+  if (!policy) throw errors.notFound('policy', read.data.policy);
+  const outcome = await startPolicyBackup(client, clients.eventsQueue, current, policy, 'http', new Date(), await tagSelected(current, context));
+  context.log(`policy '${policy.name}': started ${outcome.instanceId}`);
+  return client.createCheckStatusResponse(request, outcome.instanceId);
 });

@@ -13,13 +13,13 @@
  */
 import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { registerActivities } from '../src/workflows/registration';
+import { registerActivities, registerClientRoute } from '../src/workflows/registration';
 import { isRestoreAllowed } from '../src/config/restoreTargets';
 import { SETTINGS, appSettings } from '../src/config/settings';
 import { appStorageClients } from '../src/config/storageClients';
 import { DeltavaultError, errors, storageStatus } from '../src/errors';
-import { readJsonBody } from '../src/http/jsonBody';
-import { answerWithProblems, problem, problemFromZod, problemResponse } from '../src/http/problem';
+import { readJsonRequest } from '../src/http/jsonBody';
+import { problem, problemResponse } from '../src/http/problem';
 import { restoreRequestSchema, vmRestoreInputSchema, type RestoreInput, type RestoreTargetRequest, type VmRestoreInput } from '../src/workflows/inputs';
 import { RESTORE_ACTIVITIES, RESTORE_INSTANCE_ID, RESTORE_ORCHESTRATOR, VM_RESTORE_ORCHESTRATOR, restoreInstanceId } from '../src/workflows/names';
 import { readRestoreProgress, restoreActivities } from '../src/workflows/restoreActivities';
@@ -54,58 +54,55 @@ registerActivities(RESTORE_ACTIVITIES, activities);
 
 // ---- POST /api/restores
 
-df.app.client.http(FUNCTION_NAMES.startRestore, {
-  methods: ['POST'],
-  authLevel: 'function',
-  route: 'restores',
-  handler: (request: HttpRequest, client: df.DurableClient, context: InvocationContext): Promise<HttpResponseInit> =>
-    answerWithProblems(context, async () => {
-      const read = await readJsonBody(request, MAX_RESTORE_REQUEST_BYTES, '{ "recoveryPointId": "<id>", "target": { "kind": "pageBlob", "container": "<name>", "blob": "<name>" } }', context);
-      if ('response' in read) return read.response;
-      const body = read.body;
-      const parsed = restoreRequestSchema.safeParse(body);
-      if (!parsed.success) return problemResponse(problemFromZod(parsed.error, 'body', context));
-      const { recoveryPointId, target } = parsed.data;
-      if (target.kind === 'managedDisk') return startManagedDiskRestore(request, client, context, recoveryPointId, target);
+registerClientRoute(FUNCTION_NAMES.startRestore, 'POST', 'restores', async (request, client, context) => {
+  const read = await readJsonRequest(
+    request,
+    MAX_RESTORE_REQUEST_BYTES,
+    '{ "recoveryPointId": "<id>", "target": { "kind": "pageBlob", "container": "<name>", "blob": "<name>" } }',
+    restoreRequestSchema,
+    context,
+  );
+  if ('response' in read) return read.response;
+  const { recoveryPointId, target } = read.data;
+  if (target.kind === 'managedDisk') return startManagedDiskRestore(request, client, context, recoveryPointId, target);
 
-      const destination = { kind: 'pageBlob' as const, blobServiceUrl: settings.vault.blobServiceUrl, container: target.container, blob: target.blob };
-      if (!isRestoreAllowed(settings.restoreTargets, destination)) {
-        return problemResponse(
-          problem(
-            403,
-            'INVALID_ARGUMENT',
-            `the restore target '${target.container}/${target.blob}' is not admitted by ${SETTINGS.restoreTargets}; restore into a container (or folder) it names`,
-            { instance: `urn:uuid:${context.invocationId}` },
-          ),
-        );
-      }
-      const point = await findRestorePoint(clients.vaultContainer, recoveryPointId); // 400 for a malformed id, 404 for an unknown one
-      if (point.kind === 'vm') throw errors.invalidArgument('target.kind', `'${recoveryPointId}' is a virtual machine's recovery point: restore it to managed disks (target.kind "managedDisk")`);
+  const destination = { kind: 'pageBlob' as const, blobServiceUrl: settings.vault.blobServiceUrl, container: target.container, blob: target.blob };
+  if (!isRestoreAllowed(settings.restoreTargets, destination)) {
+    return problemResponse(
+      problem(
+        403,
+        'INVALID_ARGUMENT',
+        `the restore target '${target.container}/${target.blob}' is not admitted by ${SETTINGS.restoreTargets}; restore into a container (or folder) it names`,
+        { instance: `urn:uuid:${context.invocationId}` },
+      ),
+    );
+  }
+  const point = await findRestorePoint(clients.vaultContainer, recoveryPointId); // 400 for a malformed id, 404 for an unknown one
+  if (point.kind === 'vm') throw errors.invalidArgument('target.kind', `'${recoveryPointId}' is a virtual machine's recovery point: restore it to managed disks (target.kind "managedDisk")`);
 
-      const blob = clients.blobService.getContainerClient(target.container).getPageBlobClient(target.blob);
-      const instanceId = restoreInstanceId(blob.url);
-      const status = await runtimeStatusOf(client, instanceId);
-      if (isActiveStatus(status)) throw errors.alreadyExists('restore into target', `${target.container}/${target.blob}`);
-      let exists: boolean;
-      try {
-        exists = await blob.exists();
-      } catch (e) {
-        throw errors.storage(`checking the restore target ${target.container}/${target.blob}`, e);
-      }
-      if (exists) throw errors.alreadyExists('restore target blob', `${target.container}/${target.blob}`);
+  const blob = clients.blobService.getContainerClient(target.container).getPageBlobClient(target.blob);
+  const instanceId = restoreInstanceId(blob.url);
+  const status = await runtimeStatusOf(client, instanceId);
+  if (isActiveStatus(status)) throw errors.alreadyExists('restore into target', `${target.container}/${target.blob}`);
+  let exists: boolean;
+  try {
+    exists = await blob.exists();
+  } catch (e) {
+    throw errors.storage(`checking the restore target ${target.container}/${target.blob}`, e);
+  }
+  if (exists) throw errors.alreadyExists('restore target blob', `${target.container}/${target.blob}`);
 
-      const input: RestoreInput = { recoveryPointId, target: { kind: 'pageBlob', container: target.container, blob: target.blob } };
-      try {
-        await client.startNew(RESTORE_ORCHESTRATOR, { instanceId, input });
-      } catch (e) {
-        if (/already exists|409|conflict/i.test(e instanceof Error ? e.message : String(e))) {
-          throw errors.alreadyExists('restore into target', `${target.container}/${target.blob}`);
-        }
-        throw e;
-      }
-      context.log(`restore of ${recoveryPointId} into ${target.container}/${target.blob}: started ${instanceId}`);
-      return client.createCheckStatusResponse(request, instanceId);
-    }),
+  const input: RestoreInput = { recoveryPointId, target: { kind: 'pageBlob', container: target.container, blob: target.blob } };
+  try {
+    await client.startNew(RESTORE_ORCHESTRATOR, { instanceId, input });
+  } catch (e) {
+    if (/already exists|409|conflict/i.test(e instanceof Error ? e.message : String(e))) {
+      throw errors.alreadyExists('restore into target', `${target.container}/${target.blob}`);
+    }
+    throw e;
+  }
+  context.log(`restore of ${recoveryPointId} into ${target.container}/${target.blob}: started ${instanceId}`);
+  return client.createCheckStatusResponse(request, instanceId);
 });
 
 /**
@@ -162,42 +159,36 @@ async function startManagedDiskRestore(
 
 // ---- GET /api/restores/{id}
 
-df.app.client.http(FUNCTION_NAMES.getRestore, {
-  methods: ['GET'],
-  authLevel: 'function',
-  route: 'restores/{id}',
-  handler: (request: HttpRequest, client: df.DurableClient, context: InvocationContext): Promise<HttpResponseInit> =>
-    answerWithProblems(context, async () => {
-      const id = request.params.id ?? '';
-      const unknown = (): DeltavaultError => errors.notFound('restore', RESTORE_INSTANCE_ID.test(id) ? id : '(not a restore id)');
-      if (!RESTORE_INSTANCE_ID.test(id)) throw unknown();
-      let status: df.DurableOrchestrationStatus | undefined;
-      try {
-        status = await client.getStatus(id);
-      } catch (e) {
-        if (storageStatus(e) !== undefined && storageStatus(e) !== 404) throw e;
-        status = undefined;
-      }
-      if (!status?.runtimeStatus) throw unknown();
-      // A VM restore's progress is the sum of its disks' restores.
-      const children = vmRestoreInputSchema.safeParse(status.input);
-      const ids = children.success ? children.data.disks.map((d) => d.instanceId) : [id];
-      const progress = { bytesDone: 0, bytesTotal: 0 };
-      for (const one of await Promise.all(ids.map((i) => readRestoreProgress(clients.vaultContainer, i)))) {
-        progress.bytesDone += one?.bytesDone ?? 0;
-        progress.bytesTotal += one?.bytesTotal ?? 0;
-      }
-      return {
-        status: 200,
-        jsonBody: {
-          id,
-          runtimeStatus: status.runtimeStatus,
-          createdTime: status.createdTime,
-          lastUpdatedTime: status.lastUpdatedTime,
-          input: status.input,
-          output: status.output,
-          progress: { bytesDone: progress.bytesDone, bytesTotal: progress.bytesTotal },
-        },
-      };
-    }),
+registerClientRoute(FUNCTION_NAMES.getRestore, 'GET', 'restores/{id}', async (request, client) => {
+  const id = request.params.id ?? '';
+  const unknown = (): DeltavaultError => errors.notFound('restore', RESTORE_INSTANCE_ID.test(id) ? id : '(not a restore id)');
+  if (!RESTORE_INSTANCE_ID.test(id)) throw unknown();
+  let status: df.DurableOrchestrationStatus | undefined;
+  try {
+    status = await client.getStatus(id);
+  } catch (e) {
+    if (storageStatus(e) !== undefined && storageStatus(e) !== 404) throw e;
+    status = undefined;
+  }
+  if (!status?.runtimeStatus) throw unknown();
+  // A VM restore's progress is the sum of its disks' restores.
+  const children = vmRestoreInputSchema.safeParse(status.input);
+  const ids = children.success ? children.data.disks.map((d) => d.instanceId) : [id];
+  const progress = { bytesDone: 0, bytesTotal: 0 };
+  for (const one of await Promise.all(ids.map((i) => readRestoreProgress(clients.vaultContainer, i)))) {
+    progress.bytesDone += one?.bytesDone ?? 0;
+    progress.bytesTotal += one?.bytesTotal ?? 0;
+  }
+  return {
+    status: 200,
+    jsonBody: {
+      id,
+      runtimeStatus: status.runtimeStatus,
+      createdTime: status.createdTime,
+      lastUpdatedTime: status.lastUpdatedTime,
+      input: status.input,
+      output: status.output,
+      progress: { bytesDone: progress.bytesDone, bytesTotal: progress.bytesTotal },
+    },
+  };
 });

@@ -7,12 +7,10 @@
  * answers 202 + the Durable status URLs. The status's `output` says which blocks, if any,
  * failed. Any request body is ignored.
  */
-import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { registerActivities } from '../src/workflows/registration';
+import { registerActivities, registerClientRoute } from '../src/workflows/registration';
 import { readRecoveryPoint } from '../src/catalog/recoveryPoints';
 import { appStorageClients } from '../src/config/storageClients';
-import { answerWithProblems } from '../src/http/problem';
 import type { VerifyInput } from '../src/workflows/inputs';
 import { VERIFY_ACTIVITIES, VERIFY_ORCHESTRATOR, verifyInstanceId } from '../src/workflows/names';
 import { verifyActivities } from '../src/workflows/verifyActivities';
@@ -29,17 +27,11 @@ df.app.orchestration(VERIFY_ORCHESTRATOR, verifyOrchestrator);
 const activities = verifyActivities({ vaultContainer: clients.vaultContainer, eventsQueue: clients.eventsQueue });
 registerActivities(VERIFY_ACTIVITIES, activities);
 
-df.app.client.http(FUNCTION_NAMES.startVerify, {
-  methods: ['POST'],
-  authLevel: 'function',
-  route: 'recovery-points/{id}/verify',
-  handler: (request: HttpRequest, client: df.DurableClient, context: InvocationContext): Promise<HttpResponseInit> =>
-    answerWithProblems(context, async () => {
-      const manifest = await readRecoveryPoint(clients.vaultContainer, request.params.id ?? ''); // 400 malformed, 404 unknown
-      const instanceId = verifyInstanceId(manifest.id, context.invocationId);
-      const input: VerifyInput = { recoveryPointId: manifest.id };
-      await client.startNew(VERIFY_ORCHESTRATOR, { instanceId, input });
-      context.log(`verify of ${manifest.id}: started ${instanceId}`);
-      return client.createCheckStatusResponse(request, instanceId);
-    }),
+registerClientRoute(FUNCTION_NAMES.startVerify, 'POST', 'recovery-points/{id}/verify', async (request, client, context) => {
+  const manifest = await readRecoveryPoint(clients.vaultContainer, request.params.id ?? ''); // 400 malformed, 404 unknown
+  const instanceId = verifyInstanceId(manifest.id, context.invocationId);
+  const input: VerifyInput = { recoveryPointId: manifest.id };
+  await client.startNew(VERIFY_ORCHESTRATOR, { instanceId, input });
+  context.log(`verify of ${manifest.id}: started ${instanceId}`);
+  return client.createCheckStatusResponse(request, instanceId);
 });

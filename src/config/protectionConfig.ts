@@ -155,28 +155,26 @@ function isPathStyle(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^\d{1,3}(?:\.\d{1,3}){3}$/.test(hostname);
 }
 
+/**
+ * The parts of an ARM resource id that matched `managedDiskId` or `virtualMachineId`
+ * (`/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/<type>/<name>`); the
+ * pattern fixes the shape, so a plain split is exact. The subscription in lower case.
+ */
+function armIdParts(id: string): { subscriptionId: string; resourceGroup: string; name: string } {
+  const parts = id.split('/');
+  return { subscriptionId: (parts[2] as string).toLowerCase(), resourceGroup: parts[4] as string, name: parts[8] as string };
+}
+
 /** The source a disk entry names, or undefined when `text` is neither a managed-disk id nor a page-blob URL. */
 export function parseDiskSource(text: string): ProtectedDiskSource | undefined {
   if (text.length > MAX_SOURCE_LENGTH) return undefined;
   if (RE.managedDiskId.test(text)) {
-    const parts = text.split('/');
-    return {
-      kind: 'managedDisk',
-      id: text,
-      subscriptionId: (parts[2] as string).toLowerCase(),
-      resourceGroup: parts[4] as string,
-      diskName: parts[8] as string,
-    };
+    const { subscriptionId, resourceGroup, name } = armIdParts(text);
+    return { kind: 'managedDisk', id: text, subscriptionId, resourceGroup, diskName: name };
   }
   if (RE.virtualMachineId.test(text)) {
-    const parts = text.split('/');
-    return {
-      kind: 'virtualMachine',
-      id: text,
-      subscriptionId: (parts[2] as string).toLowerCase(),
-      resourceGroup: parts[4] as string,
-      vmName: parts[8] as string,
-    };
+    const { subscriptionId, resourceGroup, name } = armIdParts(text);
+    return { kind: 'virtualMachine', id: text, subscriptionId, resourceGroup, vmName: name };
   }
   if (RE.pageBlobUrl.test(text)) {
     // The pattern fixes the shape, so a plain split is exact (no URL normalization to disagree with).

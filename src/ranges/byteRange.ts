@@ -64,9 +64,35 @@ export function assertNormalized(a: RangeList, what: string): void {
   }
 }
 
+/** Throws invalidRange unless both operands of set operation `op` are normalized. */
+function assertOperands(op: string, a: RangeList, b: RangeList): void {
+  assertNormalized(a, `${op}: left operand`);
+  assertNormalized(b, `${op}: right operand`);
+}
+
 /** True when `a` is normalized (valid safe-integer offsets, sorted, non-empty, non-overlapping, non-adjacent). */
 export function isNormalized(a: RangeList): boolean {
   return normalizationProblem(a) === undefined;
+}
+
+/** A range this module builds itself and may still widen before handing it out. */
+interface MutableRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Appends non-empty `r` to `out`, a normalized list built in start order (r.start is not before
+ * the last range's start): widens the last range when r overlaps or touches it, else adds a copy.
+ * The one merge step of normalize and union, so both coalesce exactly alike.
+ */
+function appendMerging(out: MutableRange[], r: ByteRange): void {
+  const last = out[out.length - 1];
+  if (last !== undefined && last.end >= r.start) {
+    if (r.end > last.end) last.end = r.end;
+  } else {
+    out.push({ start: r.start, end: r.end });
+  }
 }
 
 /**
@@ -87,58 +113,34 @@ export function normalize(ranges: Iterable<ByteRange>): ByteRange[] {
     items.push(r);
   }
   if (!sorted) items.sort((x, y) => x.start - y.start);
-  const out: ByteRange[] = [];
-  let curStart = -1;
-  let curEnd = -1;
-  for (const r of items) {
-    if (curEnd >= r.start) {
-      if (r.end > curEnd) curEnd = r.end;
-    } else {
-      if (curStart >= 0) out.push({ start: curStart, end: curEnd });
-      curStart = r.start;
-      curEnd = r.end;
-    }
-  }
-  if (curStart >= 0) out.push({ start: curStart, end: curEnd });
+  const out: MutableRange[] = [];
+  for (const r of items) appendMerging(out, r);
   return out;
 }
 
 /** a ∪ b. Inputs must be normalized (checked); output is normalized. Linear time. */
 export function union(a: RangeList, b: RangeList): ByteRange[] {
-  assertNormalized(a, 'union: left operand');
-  assertNormalized(b, 'union: right operand');
-  const out: ByteRange[] = [];
+  assertOperands('union', a, b);
+  const out: MutableRange[] = [];
   let i = 0;
   let j = 0;
-  let curStart = -1;
-  let curEnd = -1;
   while (i < a.length || j < b.length) {
     const x = a[i];
     const y = b[j];
-    let r: ByteRange;
     if (y === undefined || (x !== undefined && x.start <= y.start)) {
-      r = x as ByteRange;
+      appendMerging(out, x as ByteRange);
       i++;
     } else {
-      r = y;
+      appendMerging(out, y);
       j++;
     }
-    if (curEnd >= r.start) {
-      if (r.end > curEnd) curEnd = r.end;
-    } else {
-      if (curStart >= 0) out.push({ start: curStart, end: curEnd });
-      curStart = r.start;
-      curEnd = r.end;
-    }
   }
-  if (curStart >= 0) out.push({ start: curStart, end: curEnd });
   return out;
 }
 
 /** a − b (the bytes of a that are not in b). Inputs must be normalized (checked). Linear time. */
 export function subtract(a: RangeList, b: RangeList): ByteRange[] {
-  assertNormalized(a, 'subtract: left operand');
-  assertNormalized(b, 'subtract: right operand');
+  assertOperands('subtract', a, b);
   const out: ByteRange[] = [];
   let j = 0;
   for (const r of a) {
@@ -162,8 +164,7 @@ export function subtract(a: RangeList, b: RangeList): ByteRange[] {
 
 /** a ∩ b. Inputs must be normalized (checked); output is normalized. Linear time. */
 export function intersect(a: RangeList, b: RangeList): ByteRange[] {
-  assertNormalized(a, 'intersect: left operand');
-  assertNormalized(b, 'intersect: right operand');
+  assertOperands('intersect', a, b);
   const out: ByteRange[] = [];
   let i = 0;
   let j = 0;

@@ -60,9 +60,7 @@ export type VmBackupInput = z.output<typeof vmBackupInputSchema>;
 
 /** The VM orchestration's input, or INVALID_ARGUMENT naming every bad field. */
 export function parseVmBackupInput(value: unknown): VmBackupInput {
-  const parsed = vmBackupInputSchema.safeParse(value);
-  if (!parsed.success) throw errors.invalidArgument('VM backup input', describe(parsed.error));
-  return parsed.data;
+  return parseInput(vmBackupInputSchema, 'VM backup input', value);
 }
 export type PolicyBackupInput = z.output<typeof policyBackupInputSchema>;
 
@@ -70,18 +68,21 @@ function describe(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.map(String).join('.') || '(input)'}: ${i.message}`).join('; ');
 }
 
+/** `value` as `schema` reads it, or INVALID_ARGUMENT for `what` naming every bad field. */
+function parseInput<S extends z.ZodType>(schema: S, what: string, value: unknown): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw errors.invalidArgument(what, describe(parsed.error));
+  return parsed.data;
+}
+
 /** The disk orchestration's input, or INVALID_ARGUMENT naming every bad field. */
 export function parseDiskBackupInput(value: unknown): DiskBackupInput {
-  const parsed = diskBackupInputSchema.safeParse(value);
-  if (!parsed.success) throw errors.invalidArgument('disk backup input', describe(parsed.error));
-  return parsed.data;
+  return parseInput(diskBackupInputSchema, 'disk backup input', value);
 }
 
 /** The policy orchestration's input, or INVALID_ARGUMENT naming every bad field. */
 export function parsePolicyBackupInput(value: unknown): PolicyBackupInput {
-  const parsed = policyBackupInputSchema.safeParse(value);
-  if (!parsed.success) throw errors.invalidArgument('policy backup input', describe(parsed.error));
-  return parsed.data;
+  return parseInput(policyBackupInputSchema, 'policy backup input', value);
 }
 
 /** `POST /api/backups`: exactly one of `disk` (a disk key or source) and `policy`. */
@@ -154,17 +155,13 @@ export type VmRestoreInput = z.output<typeof vmRestoreInputSchema>;
 
 /** The VM restore orchestration's input, or INVALID_ARGUMENT naming every bad field. */
 export function parseVmRestoreInput(value: unknown): VmRestoreInput {
-  const parsed = vmRestoreInputSchema.safeParse(value);
-  if (!parsed.success) throw errors.invalidArgument('VM restore input', describe(parsed.error));
-  return parsed.data;
+  return parseInput(vmRestoreInputSchema, 'VM restore input', value);
 }
 export type RestoreInput = z.output<typeof restoreInputSchema>;
 
 /** The restore orchestration's input, or INVALID_ARGUMENT naming every bad field. */
 export function parseRestoreInput(value: unknown): RestoreInput {
-  const parsed = restoreInputSchema.safeParse(value);
-  if (!parsed.success) throw errors.invalidArgument('restore input', describe(parsed.error));
-  return parsed.data;
+  return parseInput(restoreInputSchema, 'restore input', value);
 }
 
 /** The verify orchestration's input. */
@@ -173,7 +170,5 @@ export type VerifyInput = z.output<typeof verifyInputSchema>;
 
 /** The verify orchestration's input, or INVALID_ARGUMENT naming every bad field. */
 export function parseVerifyInput(value: unknown): VerifyInput {
-  const parsed = verifyInputSchema.safeParse(value);
-  if (!parsed.success) throw errors.invalidArgument('verify input', describe(parsed.error));
-  return parsed.data;
+  return parseInput(verifyInputSchema, 'verify input', value);
 }

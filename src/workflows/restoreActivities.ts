@@ -92,6 +92,13 @@ export function restoreActivities(deps: RestoreActivityDeps) {
     input.target.kind === 'pageBlob'
       ? { kind: 'pageBlob', container: input.target.container, blob: input.target.blob }
       : { kind: 'managedDisk', subscriptionId: input.target.subscriptionId, resourceGroup: input.target.resourceGroup, name: input.target.name };
+  /** What every restore event says: the job, the disk, the recovery point and the target. */
+  const eventData = (input: RestoreJobInput) => ({
+    jobId: input.jobId,
+    diskKey: diskKeyOf(input),
+    recoveryPointId: input.recoveryPointId,
+    target: targetOf(input),
+  });
   const armOf = (): ArmAccess => (deps.arm ? deps.arm() : appArmAccess());
   const managedTarget = (t: ManagedDiskTargetInput): ManagedDiskTarget => ({
     subscriptionId: t.subscriptionId,
@@ -163,10 +170,7 @@ export function restoreActivities(deps: RestoreActivityDeps) {
 
   return {
     async emitStarted(input: RestoreJobInput): Promise<null> {
-      await emitEvent(
-        deps.eventsQueue,
-        buildEvent(EVENT_TYPES.restoreStarted, { jobId: input.jobId, diskKey: diskKeyOf(input), recoveryPointId: input.recoveryPointId, target: targetOf(input) }),
-      );
+      await emitEvent(deps.eventsQueue, buildEvent(EVENT_TYPES.restoreStarted, eventData(input)));
       return null;
     },
 
@@ -209,30 +213,12 @@ export function restoreActivities(deps: RestoreActivityDeps) {
     },
 
     async emitSucceeded(input: RestoreSucceededInput): Promise<null> {
-      await emitEvent(
-        deps.eventsQueue,
-        buildEvent(EVENT_TYPES.restoreSucceeded, {
-          jobId: input.jobId,
-          diskKey: diskKeyOf(input),
-          recoveryPointId: input.recoveryPointId,
-          target: targetOf(input),
-          bytesWritten: input.bytesWritten,
-        }),
-      );
+      await emitEvent(deps.eventsQueue, buildEvent(EVENT_TYPES.restoreSucceeded, { ...eventData(input), bytesWritten: input.bytesWritten }));
       return null;
     },
 
     async emitFailed(input: RestoreFailedInput): Promise<null> {
-      await emitEvent(
-        deps.eventsQueue,
-        buildEvent(EVENT_TYPES.restoreFailed, {
-          jobId: input.jobId,
-          diskKey: diskKeyOf(input),
-          recoveryPointId: input.recoveryPointId,
-          target: targetOf(input),
-          error: input.error,
-        }),
-      );
+      await emitEvent(deps.eventsQueue, buildEvent(EVENT_TYPES.restoreFailed, { ...eventData(input), error: input.error }));
       return null;
     },
   };

@@ -132,6 +132,22 @@ test('unsupported APIs and unknown functions fail with clear messages', () => {
   ).toBe('The instance ID of a sub-orchestration must be different than the instance ID of a parent orchestration.');
 });
 
+test('an unknown activity or orchestrator is named with the known ones of its kind, or with none registered', () => {
+  const callChild = (name: string): OrchestratorAction => ({ actionType: ActionType.CallSubOrchestrator, functionName: name });
+  expect(replayOrchestration(start(), state([callChild('Nope')]), options).failure).toBe(
+    "The function 'Nope' doesn't exist, is disabled, or is not an orchestrator function. Additional info: The following are the known orchestrator functions: 'Orch', 'Child'.",
+  );
+  const none = { ...options, activities: [], orchestrators: [] };
+  expect(replayOrchestration(start(), state([call('A')]), none).failure).toBe(
+    "The function 'A' doesn't exist, is disabled, or is not an activity function. Additional info: No activity functions are currently registered!",
+  );
+  expect(replayOrchestration(start(), state([callChild('Child')]), none).failure).toBe(
+    "The function 'Child' doesn't exist, is disabled, or is not an orchestrator function. Additional info: No orchestrator functions are currently registered!",
+  );
+  // Names match in any letter case, as the extension's do.
+  expect(replayOrchestration(start(), state([call('a')]), options).newWork).toEqual([{ kind: 'activity', id: 0, name: 'a', input: null }]);
+});
+
 test('V1 schema: each action set is awaited with WhenAny', () => {
   const v1: OrchestratorState = { isDone: false, actions: [[call('A'), call('B')], [call('A')]], schemaVersion: ReplaySchema.V1 };
   expect(replayOrchestration(start(), v1, options).newWork.map((w) => w.id)).toEqual([0, 1]);

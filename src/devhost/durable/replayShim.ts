@@ -108,6 +108,17 @@ function findFunction(names: readonly string[], name: string): string | undefine
   return names.find((n) => n.toLowerCase() === lower);
 }
 
+/** `name` when `known` holds it (in any letter case); otherwise the extension's failure naming the known functions of that kind. */
+function requireRegistered(known: readonly string[], name: string, kind: 'activity' | 'orchestrator'): string {
+  if (findFunction(known, name)) return name;
+  throw new ShimFailure(
+    `The function '${name}' doesn't exist, is disabled, or is not an ${kind} function. Additional info: ` +
+      (known.length > 0
+        ? `The following are the known ${kind} functions: '${known.join("', '")}'.`
+        : `No ${kind} functions are currently registered!`),
+  );
+}
+
 export function replayOrchestration(history: readonly HistoryEvent[], state: OrchestratorState, options: ShimOptions): ShimResult {
   return new ShimRun(history, state, options).run();
 }
@@ -385,30 +396,11 @@ class ShimRun {
   }
 
   private requireActivity(action: OrchestratorAction): string {
-    const name = action.functionName ?? '';
-    const found = findFunction(this.options.activities, name);
-    if (found) return name;
-    const known = this.options.activities;
-    throw new ShimFailure(
-      `The function '${name}' doesn't exist, is disabled, or is not an activity function. Additional info: ` +
-        (known.length > 0
-          ? `The following are the known activity functions: '${known.join("', '")}'.`
-          : 'No activity functions are currently registered!'),
-    );
+    return requireRegistered(this.options.activities, action.functionName ?? '', 'activity');
   }
 
   private requireOrchestrator(action: OrchestratorAction): string {
-    const name = action.functionName ?? '';
-    const found = findFunction(this.options.orchestrators, name);
-    if (!found) {
-      const known = this.options.orchestrators;
-      throw new ShimFailure(
-        `The function '${name}' doesn't exist, is disabled, or is not an orchestrator function. Additional info: ` +
-          (known.length > 0
-            ? `The following are the known orchestrator functions: '${known.join("', '")}'.`
-            : 'No orchestrator functions are currently registered!'),
-      );
-    }
+    const name = requireRegistered(this.options.orchestrators, action.functionName ?? '', 'orchestrator');
     const id = action.instanceId;
     if (
       id !== undefined &&
