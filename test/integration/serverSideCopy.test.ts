@@ -66,6 +66,18 @@ async function twoBackups(container: ContainerClient): Promise<{ disk: PageBlobC
   return { disk, outcomes, expected };
 }
 
+/** The two backups with the proxy in `mode`: every write of both is uploaded by the client. */
+async function backupsThatUpload(mode: ServerCopyProxy['mode']): Promise<{ container: ContainerClient; outcomes: BackupOutcome[]; expected: Map<string, Buffer> }> {
+  proxy.mode = mode;
+  const container = await proxiedContainer();
+  const { outcomes, expected } = await twoBackups(container);
+  for (const { totals } of outcomes) {
+    expect(totals.putPageFromUrlCalls).toBe(0);
+    expect(totals.putPageCalls).toBeGreaterThan(0);
+  }
+  return { container, outcomes, expected };
+}
+
 /** Every recovery point of the vault, restored into a new blob, equals its source snapshot. */
 async function expectRestoresEqual(container: ContainerClient, expected: Map<string, Buffer>): Promise<void> {
   const points = await listRecoveryPoints(new VaultDisk(container, 'os'));
@@ -114,13 +126,7 @@ test('on a service with Put Page From URL, backups and restores have the service
 });
 
 test('where the service answers 501 (Azurite), the same bytes are uploaded and it is not asked again', async () => {
-  proxy.mode = 'notImplemented';
-  const container = await proxiedContainer();
-  const { outcomes, expected } = await twoBackups(container);
-  for (const { totals } of outcomes) {
-    expect(totals.putPageFromUrlCalls).toBe(0);
-    expect(totals.putPageCalls).toBeGreaterThan(0);
-  }
+  const { container, expected } = await backupsThatUpload('notImplemented');
   // One write asked first while the others waited; after its 501 nobody asked again.
   expect(proxy.refused).toBe(1);
   expect(proxy.served).toHaveLength(0);
@@ -131,13 +137,7 @@ test('where the service answers 501 (Azurite), the same bytes are uploaded and i
 });
 
 test('where the service cannot read the source, the writes are uploaded instead', async () => {
-  proxy.mode = 'sourceUnreachable';
-  const container = await proxiedContainer();
-  const { outcomes, expected } = await twoBackups(container);
-  for (const { totals } of outcomes) {
-    expect(totals.putPageFromUrlCalls).toBe(0);
-    expect(totals.putPageCalls).toBeGreaterThan(0);
-  }
+  const { container, outcomes, expected } = await backupsThatUpload('sourceUnreachable');
   // One refusal per writer (a chunk, a restore): each asks once, then uploads.
   expect(proxy.refused).toBe(outcomes.reduce((n, o) => n + o.plan.chunks.length, 0));
   await expectRestoresEqual(container, expected);

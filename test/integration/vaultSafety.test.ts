@@ -6,6 +6,8 @@
  */
 import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
 import { PageBlobSource } from '../../src/disks/pageBlobSource';
+import type { SourceSnapshot } from '../../src/disks/diskSource';
+import type { PlanSummary } from '../../src/backup/jobDocuments';
 import { VaultDisk } from '../../src/vault/vaultDisk';
 // Chunks are cut along the copy's 4 MiB windows, so this test's 'blocks' are windows.
 import { WINDOW_BYTES as BLOCK_BYTES, recoveryPointId, vaultPaths } from '../../src/vault/vaultLayout';
@@ -53,6 +55,25 @@ async function backup(f: Fixture, jobId: string): Promise<{ id: string; content:
   const { recoveryPoint } = await runBackup(f.source, f.vault, jobId, { chunkBudgetBytes: CHUNK_BUDGET_BYTES });
   const snapshot = await f.source.findSnapshot(jobId);
   return { id: recoveryPoint.id, content: await readWhole(f.disk.withSnapshot(snapshot!.id)) };
+}
+
+/** A disk backed up once (job-1), changed, snapshotted and planned again (job-2), not copied yet. */
+async function secondJobPlanned(name: string): Promise<{ f: Fixture; snapshot: SourceSnapshot; plan: PlanSummary }> {
+  const f = await newDisk(name);
+  await backup(f, 'job-1');
+  await writeSome(f.disk, 'v2');
+  const snapshot = await f.source.createSnapshot('job-2');
+  const plan = await planBackup(f.source, f.vault, 'job-2', snapshot, { chunkBudgetBytes: CHUNK_BUDGET_BYTES });
+  return { f, snapshot, plan };
+}
+
+/** How many snapshots the vault base blob has (one per sealed recovery point). */
+async function baseSnapshotCount(f: Fixture): Promise<number> {
+  let n = 0;
+  for await (const item of f.container.listBlobsFlat({ prefix: f.vault.base.name, includeSnapshots: true })) {
+    if (item.name === f.vault.base.name && item.snapshot) n++;
+  }
+  return n;
 }
 
 async function expectRestoreEquals(f: Fixture, rpId: string, content: Buffer, targetName: string): Promise<void> {
@@ -128,16 +149,10 @@ describe('vault safety', () => {
   });
 
   test('retried steps are idempotent: snapshot, plan, copy and seal give the same answers and make nothing twice', async () => {
-    const f = await newDisk('retry');
+    const { f, snapshot, plan } = await secondJobPlanned('retry');
     const { vault, source } = f;
-    await backup(f, 'job-1');
-    await writeSome(f.disk, 'v2');
-
-    const snapshot = await source.createSnapshot('job-2');
     await expect(source.createSnapshot('job-2')).resolves.toEqual(snapshot);
     expect((await source.listSnapshots()).filter((s) => s.jobId === 'job-2')).toEqual([snapshot]);
-
-    const plan = await planBackup(source, vault, 'job-2', snapshot, { chunkBudgetBytes: CHUNK_BUDGET_BYTES });
     expect(plan.mode).toBe('incremental');
     expect(plan.chunks.length).toBeGreaterThan(1);
     await expect(planBackup(source, vault, 'job-2', snapshot, { chunkBudgetBytes: CHUNK_BUDGET_BYTES })).resolves.toEqual(plan);
@@ -156,20 +171,10 @@ describe('vault safety', () => {
   }, 60_000);
 
   test('a seal before every chunk is copied is refused before it snapshots the base; once they are, it seals the whole', async () => {
-    const f = await newDisk('early');
+    const { f, snapshot, plan } = await secondJobPlanned('early');
     const { vault, source } = f;
-    await backup(f, 'job-1');
-    await writeSome(f.disk, 'v2');
-    const snapshot = await source.createSnapshot('job-2');
-    const plan = await planBackup(source, vault, 'job-2', snapshot, { chunkBudgetBytes: CHUNK_BUDGET_BYTES });
     expect(plan.chunks.length).toBeGreaterThan(1);
-    const baseSnapshots = async (): Promise<number> => {
-      let n = 0;
-      for await (const item of f.container.listBlobsFlat({ prefix: vault.base.name, includeSnapshots: true })) {
-        if (item.name === vault.base.name && item.snapshot) n++;
-      }
-      return n;
-    };
+    const baseSnapshots = (): Promise<number> => baseSnapshotCount(f);
     const before = await baseSnapshots();
     const [first, ...rest] = plan.chunks;
     await copyChunk(source, vault, 'job-2', first!.index);
@@ -198,11 +203,7 @@ describe('vault safety', () => {
 
     await expect(sealRecoveryPoint(vault, 'job-1')).resolves.toMatchObject({ id: sealed.id });
     expect((await listRecoveryPoints(vault)).map((p) => p.id)).toEqual([sealed.id]);
-    let vaultSnapshots = 0;
-    for await (const item of f.container.listBlobsFlat({ prefix: vault.base.name, includeSnapshots: true })) {
-      if (item.name === vault.base.name && item.snapshot) vaultSnapshots++;
-    }
-    expect(vaultSnapshots).toBe(1);
+    expect(await baseSnapshotCount(f)).toBe(1);
     await f.container.delete();
   }, 60_000);
 
