@@ -22,6 +22,7 @@ import { VaultDisk } from '../vault/vaultDisk';
 import { findDisk } from './appConfig';
 import type { ArmAccess } from '../azure/armAccess';
 import { appArmAccess } from '../config/armClients';
+import { collectOrphans, type OrphanReport } from '../catalog/orphans';
 import { VM_POINT_VERSION, pruneVmRecoveryPoints, vmRecoveryPointId, writeVmRecoveryPoint } from '../catalog/vmRecoveryPoints';
 import { vmDisks, type VmDisks } from '../inventory/vmDisks';
 import { deriveDiskKey, parseDiskSource, type ProtectedDisk } from '../config/protectionConfig';
@@ -99,6 +100,8 @@ export interface PruneOutput {
   deleted: string[];
   kept: number;
   snapshotsDeleted: number;
+  /** What failed jobs left that nothing points at, collected (src/catalog/orphans.ts). */
+  orphans: OrphanReport;
 }
 export interface SucceededInput extends JobRef {
   recoveryPointId: string;
@@ -234,9 +237,10 @@ export function backupActivities(deps: ActivityDeps) {
           snapshotsDeleted++;
         }
       }
+      const orphans = await collectOrphans(vault, new Date(input.now));
       const deleted = decision.delete.map((p) => p.id);
       await emit(EVENT_TYPES.pruneCompleted, { jobId: input.jobId, diskKey: input.diskKey, deleted, kept: decision.keep.length });
-      return { deleted, kept: decision.keep.length, snapshotsDeleted };
+      return { deleted, kept: decision.keep.length, snapshotsDeleted, orphans };
     },
 
     /** A VM's disks now (ARM), each with the key its chain lives under. */
