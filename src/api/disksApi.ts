@@ -6,13 +6,16 @@
  *     { key, source, policy, schedule,
  *       lastJob: { jobId, status, trigger?, startedAt, endedAt?, recoveryPointId?, error? } | null,
  *       lastRecoveryPoint: { id, takenAt, sealedAt, mode, sizeBytes, bytesChanged } | null,
- *       rpo: { met, expectedSince, lastFire } }
+ *       rpo: { met, expectedSince, lastFire },
+ *       error? }
  *
  * `lastJob` is the disk's newest backup job in the job history (the events consumer's table);
  * `lastRecoveryPoint` the newest point in the vault, whose `takenAt` (the source snapshot's
  * time) decides whether the RPO is met (src/retention/rpo.ts). A virtual machine shows its
  * newest VM point (sizes and changes summed over its disks) and the newest job of its disks.
  * Tag-selected disks are not listed (resolving them takes ARM calls; GET /api/jobs shows them).
+ * A disk whose newest point cannot be read (a damaged manifest, a storage failure) does not hide
+ * the others: its row carries `error` ({ code, message }), no point, and an RPO not met.
  */
 import type { HttpResponseInit } from '@azure/functions';
 import type { TableClient } from '@azure/data-tables';
@@ -52,6 +55,8 @@ export interface DiskStatus {
     bytesChanged: number;
   } | null;
   rpo: { met: boolean; expectedSince: string; lastFire: string };
+  /** Why the newest recovery point could not be read (then `lastRecoveryPoint` is null and the RPO not met). */
+  error?: { code: string; message: string };
 }
 
 export interface DisksApiDeps {
@@ -80,14 +85,17 @@ export function disksApi(deps: DisksApiDeps): DisksApi {
         const [lastJobs, newest] = await Promise.all([lastJobPerDisk(table(), { kind: 'backup' }), newestPoints(container(), config.disks)]);
         // A VM's last job: the newest of its disks' jobs (the disks of its newest point).
         for (const disk of config.disks.filter((d) => d.source.kind === 'virtualMachine')) {
-          const jobs = (newest.get(disk.key)?.diskKeys ?? []).map((k) => lastJobs.get(k)).filter((j): j is JobRecord => j !== undefined);
+          const found = newest.get(disk.key);
+          const jobs = (found && 'diskKeys' in found ? (found.diskKeys ?? []) : []).map((k) => lastJobs.get(k)).filter((j): j is JobRecord => j !== undefined);
           const latest = jobs.sort((a, b) => (a.startedAt < b.startedAt ? 1 : -1))[0];
           if (latest) lastJobs.set(disk.key, latest);
         }
         const body: DiskStatus[] = config.disks.map((disk) => {
           const schedule = config.policies.find((p) => p.name === disk.policy)?.schedule;
           if (schedule === undefined) throw errors.configInvalid('the protection config', [{ path: `$.disks[?(@.key=='${disk.key}')].policy`, problem: 'names no policy' }]);
-          return diskStatus(disk, schedule, lastJobs.get(disk.key), newest.get(disk.key)?.summary, at);
+          const found = newest.get(disk.key);
+          const status = diskStatus(disk, schedule, lastJobs.get(disk.key), found && 'summary' in found ? found.summary : undefined, at);
+          return found && 'error' in found ? { ...status, error: found.error } : status;
         });
         return { status: 200, jsonBody: body };
       }),
@@ -152,8 +160,9 @@ async function newestVmPoint(container: ContainerClient, vmKey: string): Promise
   return { summary, diskKeys: point.disks.map((d) => d.diskKey) };
 }
 
-async function newestPoints(container: ContainerClient, disks: readonly ProtectedDisk[]): Promise<Map<string, NewestPoint>> {
-  const found = new Map<string, NewestPoint>();
+/** Each disk's newest point, or why it could not be read: one disk's failure is its own row's. */
+async function newestPoints(container: ContainerClient, disks: readonly ProtectedDisk[]): Promise<Map<string, NewestPoint | { error: { code: string; message: string } }>> {
+  const found = new Map<string, NewestPoint | { error: { code: string; message: string } }>();
   await forEachBounded(disks, READ_CONCURRENCY, async (disk) => {
     let point: NewestPoint | undefined;
     try {
@@ -164,8 +173,9 @@ async function newestPoints(container: ContainerClient, disks: readonly Protecte
       }
     } catch (e) {
       if (storageCode(e) === 'ContainerNotFound') return; // no backup has run yet
-      if (isDeltavaultError(e)) throw e;
-      throw errors.storage(`reading the newest recovery point of disk '${disk.key}'`, e);
+      const error = isDeltavaultError(e) ? e : errors.storage(`reading the newest recovery point of disk '${disk.key}'`, e);
+      found.set(disk.key, { error: { code: error.code, message: error.message } });
+      return;
     }
     if (point) found.set(disk.key, point);
   });

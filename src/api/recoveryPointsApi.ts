@@ -18,7 +18,7 @@
 import type { HttpResponseInit } from '@azure/functions';
 import type { ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
-import { listRecoveryPoints, readRecoveryPoint } from '../catalog/recoveryPoints';
+import { listRecoveryPointsChecked, readRecoveryPoint, type UnreadablePoint } from '../catalog/recoveryPoints';
 import { errors, isDeltavaultError, storageCode } from '../errors';
 import { answerWithProblems, problemFromZod, problemResponse, type ProblemContext } from '../http/problem';
 import { checkBlockHashes, readBlockHashes } from '../vault/blockHashList';
@@ -74,10 +74,15 @@ export function recoveryPointsApi(vault: ContainerClient | (() => ContainerClien
   };
 }
 
-/** A disk without recovery points, or a vault container not made yet, lists as []. */
-async function listOrEmpty(disk: VaultDisk): Promise<ReturnType<typeof summarize>[]> {
+/**
+ * A disk without recovery points, or a vault container not made yet, lists as []. A point whose
+ * manifest cannot be read is listed in its place as `{ id, createdAt, error }`, so the others
+ * still show (and restore).
+ */
+async function listOrEmpty(disk: VaultDisk): Promise<(ReturnType<typeof summarize> | UnreadablePoint)[]> {
   try {
-    return await listRecoveryPoints(disk);
+    const { points, unreadable } = await listRecoveryPointsChecked(disk);
+    return [...points, ...unreadable].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
   } catch (e) {
     if (storageCode(e) === 'ContainerNotFound') return [];
     if (isDeltavaultError(e)) throw e;

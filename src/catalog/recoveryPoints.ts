@@ -4,22 +4,58 @@
  * (so the point disappears from listings at once), then its hash list, then its vault snapshot.
  */
 import type { ContainerClient } from '@azure/storage-blob';
-import { errors } from '../errors';
+import { errors, isDeltavaultError } from '../errors';
 import { readChain } from '../vault/chainState';
 import { deleteBlobIfExists, readJson } from '../vault/jsonBlob';
 import { Manifest, RecoveryPointSummary, manifestSchema, summarize } from '../vault/manifest';
 import { VaultDisk } from '../vault/vaultDisk';
 import { parseRecoveryPointId, vaultPaths } from '../vault/vaultLayout';
 
+/** A recovery point whose manifest exists but cannot be read (damaged, or of an unknown version). */
+export interface UnreadablePoint {
+  id: string;
+  /** The point's time, from its id. */
+  createdAt: string;
+  error: { code: string; message: string };
+}
+
+/** A disk's recovery points, newest first; throws MANIFEST_INVALID if any manifest cannot be read. */
 export async function listRecoveryPoints(vault: VaultDisk): Promise<RecoveryPointSummary[]> {
+  const { points, unreadable } = await listRecoveryPointsChecked(vault);
+  if (unreadable[0]) throw errors.manifestInvalid(vaultPaths.manifest(vault.diskKey, unreadable[0].id), unreadable[0].error.message);
+  return points;
+}
+
+/**
+ * A disk's readable recovery points, newest first, and apart from them those whose manifest
+ * cannot be read: one damaged manifest does not hide the others (a listing, a prune). Storage
+ * failures are thrown.
+ */
+export async function listRecoveryPointsChecked(vault: VaultDisk): Promise<{ points: RecoveryPointSummary[]; unreadable: UnreadablePoint[] }> {
   const points: RecoveryPointSummary[] = [];
+  const unreadable: UnreadablePoint[] = [];
   const prefix = vaultPaths.pointsPrefix(vault.diskKey);
   for await (const item of vault.container.listBlobsFlat({ prefix })) {
     if (!item.name.endsWith('.json')) continue;
-    const found = await readJson(vault.container, item.name, manifestSchema);
-    if (found) points.push(summarize(found.value));
+    try {
+      const found = await readJson(vault.container, item.name, manifestSchema);
+      if (found) points.push(summarize(found.value));
+    } catch (e) {
+      if (!isDeltavaultError(e, 'MANIFEST_INVALID')) throw e;
+      const id = item.name.slice(prefix.length, -'.json'.length);
+      unreadable.push({ id, createdAt: createdAtOf(id), error: { code: e.code, message: e.message } });
+    }
   }
-  return points.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+  const newestFirst = <T extends { createdAt: string }>(a: T, b: T): number => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0);
+  return { points: points.sort(newestFirst), unreadable: unreadable.sort(newestFirst) };
+}
+
+function createdAtOf(id: string): string {
+  try {
+    return parseRecoveryPointId(id).createdAt.toISOString();
+  } catch {
+    return '';
+  }
 }
 
 /** The ids of a disk's recovery points (those with a manifest), from one listing of names, unordered. */

@@ -10,7 +10,7 @@ import { abandonBackup } from '../backup/abandonBackup';
 import { copyChunk } from '../backup/copyChunk';
 import { planBackup } from '../backup/planBackup';
 import { sealRecoveryPoint } from '../backup/sealRecoveryPoint';
-import { deleteRecoveryPoint, listRecoveryPoints } from '../catalog/recoveryPoints';
+import { deleteRecoveryPoint, listRecoveryPointsChecked } from '../catalog/recoveryPoints';
 import type { ProtectionConfig } from '../config/protectionConfig';
 import type { Settings } from '../config/settings';
 import type { DiskSource } from '../disks/diskSource';
@@ -216,7 +216,9 @@ export function backupActivities(deps: ActivityDeps) {
 
     async prune(input: PruneInput): Promise<PruneOutput> {
       const vault = vaultOf(input.diskKey);
-      const points = await listRecoveryPoints(vault);
+      // Retention decides over the points it can read; a point whose manifest is damaged is
+      // neither deleted nor counted (a person decides; GET …/recovery-points shows it).
+      const { points } = await listRecoveryPointsChecked(vault);
       const decision = evaluateRetention(
         points.map((p) => ({ id: p.id, createdAt: new Date(p.createdAt) })),
         input.retention,

@@ -101,6 +101,35 @@ describe('GET /api/disks/{diskKey}/recovery-points', () => {
     expect(ctx.error).not.toHaveBeenCalled();
   });
 
+  test('200: a point whose manifest cannot be read is listed in its place with its error; the others still show', async () => {
+    const damaged = await freshContainer('rpapi-unreadable');
+    try {
+      const disk = damaged.getPageBlobClient('d.vhd');
+      await disk.create(2 * BLOCK_BYTES);
+      const vault = new VaultDisk(damaged, 'dmg');
+      const ids: string[] = [];
+      for (const job of ['u-1', 'u-2', 'u-3']) {
+        await writePattern(disk, 0, 4096, (at) => `${job}${at}`);
+        ids.push((await runBackup(new PageBlobSource(damaged, disk), vault, job)).recoveryPoint.id);
+      }
+      // The middle point's manifest is of a version this deltavault does not know.
+      const name = `disks/dmg/points/${ids[1]}.json`;
+      const manifest = JSON.parse((await damaged.getBlockBlobClient(name).downloadToBuffer()).toString('utf8')) as Record<string, unknown>;
+      const text = JSON.stringify({ ...manifest, version: 99 });
+      await damaged.getBlockBlobClient(name).upload(text, text.length);
+
+      const res = await recoveryPointsApi(damaged).listRecoveryPoints(request({ diskKey: 'dmg' }), context());
+      expect(res.status).toBe(200);
+      const body = res.jsonBody as { id: string; error?: { code: string; message: string } }[];
+      expect(body.map((p) => p.id)).toEqual([...ids].reverse());
+      expect(body[1]).toEqual({ id: ids[1], createdAt: expect.any(String), error: { code: 'MANIFEST_INVALID', message: expect.stringContaining('version') } });
+      expect(body[0]!.error).toBeUndefined();
+      expect(body[2]!.error).toBeUndefined();
+    } finally {
+      await damaged.delete();
+    }
+  });
+
   test('200 []: a disk the vault does not know, and a vault container not made yet', async () => {
     const api = recoveryPointsApi(container);
     expect(await api.listRecoveryPoints(request({ diskKey: 'never-backed-up' }), context())).toEqual({ status: 200, jsonBody: [] });
