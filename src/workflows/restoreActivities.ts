@@ -49,6 +49,8 @@ export interface RestoreActivityDeps {
   eventsQueue: QueueClient;
   /** Bytes of address space per managed-disk slice (default SLICE_BYTES; tests make it small). */
   sliceBytes?: number;
+  /** Poll interval of ARM long-running operations (default: the client's; tests make it short). */
+  updateIntervalInMs?: number;
 }
 
 export interface RestoreJobInput extends RestoreInput {
@@ -144,7 +146,15 @@ export function restoreActivities(deps: RestoreActivityDeps) {
   /** The restore a managed-disk step works on (restore id: the job id). */
   const managedRef = (input: RestoreJobInput): ManagedDiskRestoreRef => {
     if (input.target.kind !== 'managedDisk') throw errors.invalidArgument('restore target', 'a managed-disk step was given a page-blob target');
-    return { access: armOf(), vaultContainer: deps.vaultContainer, recoveryPointId: input.recoveryPointId, target: managedTarget(input.target), restoreId: input.jobId };
+    const { updateIntervalInMs } = deps;
+    return {
+      access: armOf(),
+      vaultContainer: deps.vaultContainer,
+      recoveryPointId: input.recoveryPointId,
+      target: managedTarget(input.target),
+      restoreId: input.jobId,
+      ...(updateIntervalInMs === undefined ? {} : { updateIntervalInMs }),
+    };
   };
   const managedTarget = (t: ManagedDiskTargetInput): ManagedDiskTarget => ({
     subscriptionId: t.subscriptionId,

@@ -30,7 +30,10 @@ import { startArmServer, type ArmTestServer } from '../support/armServer';
 import { writePattern } from '../support/diskData';
 import { armAccessFor, readManagedDisk } from '../support/managedDisks';
 import { findSecrets, scanText } from '../support/secretScan';
-import { freshContainer, readWhole } from '../support/storage';
+import { freshContainer, readWhole, testBlobService } from '../support/storage';
+import { testQueue } from '../support/devhost';
+import { readRestoreProgress, restoreActivities, type RestoreJobInput } from '../../src/workflows/restoreActivities';
+import { unwrap, type Outcome } from '../../src/workflows/outcome';
 
 const MiB = 1024 * 1024;
 const PAGE = 512;
@@ -227,6 +230,34 @@ test('a restore given up between slices: discard revokes and deletes; steps on a
   expect(ended).toMatchObject({ code: 'STORAGE_FAILED' });
   expect((ended as Error).message).toMatch(/^writing to managed disk '\/subscriptions\/.*\/disks\/steps-4': it is Unattached/);
   expect(await discardManagedDiskRestore({ ...ref('steps-4') })).toEqual({ deleted: true });
+});
+
+test("through the workflow's activities, in the orchestration's order: the disk is restored, progress adds up over the slices and the footer", async () => {
+  const activities = restoreActivities({ blobService: testBlobService(), vaultContainer: container, eventsQueue: testQueue('mdsteps-unused'), arm: () => access, sliceBytes: SLICE_BYTES, updateIntervalInMs: 10 });
+  const job: RestoreJobInput = {
+    recoveryPointId: rpId,
+    target: { kind: 'managedDisk', subscriptionId: server.subscriptionId, resourceGroup: RG, name: 'steps-5', location: 'westeurope' },
+    jobId: 'restore-steps-5',
+  };
+  const value = <T>(outcome: Outcome<T>): T => {
+    seen.push(outcome);
+    return unwrap(outcome);
+  };
+  const prepared = value(await activities.prepareManagedDisk(job));
+  expect(prepared.slices).toHaveLength(3);
+  const step = { ...job, layout: prepared.layout };
+  const { bytesTotal } = prepared;
+  let done = 0;
+  for (const slice of prepared.slices) done += value(await activities.writeManagedDiskSlice({ ...step, slice: { ...slice, doneBefore: done, bytesTotal } })).bytesWritten;
+  expect(await readRestoreProgress(container, job.jobId)).toEqual({ bytesDone: done, bytesTotal });
+  done += value(await activities.finishManagedDiskWrite({ ...step, progress: { doneBefore: done, bytesTotal } })).bytesWritten;
+  expect(await readRestoreProgress(container, job.jobId)).toEqual({ bytesDone: bytesTotal, bytesTotal });
+  const badBlocks: number[] = [];
+  for (const slice of prepared.slices) badBlocks.push(...value(await activities.checkManagedDiskSlice({ ...step, slice })).badBlocks);
+  expect(value(await activities.finishManagedDiskCheck({ ...step, badBlocks }))).toEqual({ verified: true });
+  expectRestored(await readDisk('steps-5'));
+  // A page-blob target given to a managed-disk step is refused as a permanent failure.
+  expect(await activities.prepareManagedDisk({ ...job, target: { kind: 'pageBlob', container: 'restores', blob: 'x.vhd' } })).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
 });
 
 test('nothing any step returned or threw holds a SAS signature or an account key', () => {

@@ -448,7 +448,7 @@ describe('the restore orchestration', () => {
   test.each([
     ['a write slice', RESTORE_ACTIVITIES.writeManagedDiskSlice],
     ['the final check', RESTORE_ACTIVITIES.finishManagedDiskCheck],
-  ])('a managed disk whose %s fails for good: no further step, the disk is discarded, restore.failed', async (_what, step) => {
+  ])('a managed disk: when %s fails for good, no further step runs, the disk is discarded, restore.failed', async (_what, step) => {
     permanentStep = step;
     const record = await startAndWait(engine, RESTORE_ORCHESTRATOR, managedInput, 'restore-3123456789abcdef0123456789abcdef');
     expect(record.runtimeStatus).toBe('Failed');
