@@ -110,11 +110,19 @@ export async function withAccess<T>(disk: TargetDiskRef, access: 'Read' | 'Write
   try {
     result = await work(await grantAccess(disk, access, durationInSeconds));
   } catch (e) {
-    await revokeAccess(disk).catch((revokeError: unknown) => {
-      if (e instanceof Error) Object.assign(e, { others: [...((e as { others?: unknown[] }).others ?? []), revokeError] });
-    });
-    throw e;
+    return revokeAfterFailure(disk, e);
   }
   await revokeAccess(disk);
   return result;
+}
+
+/**
+ * After `e` ended work on the disk: revokes its access and rethrows `e`; a revoke that fails too
+ * is attached to `e` as `others` (access would stay until the grant expires).
+ */
+export async function revokeAfterFailure(disk: TargetDiskRef, e: unknown): Promise<never> {
+  await revokeAccess(disk).catch((revokeError: unknown) => {
+    if (e instanceof Error) Object.assign(e, { others: [...((e as { others?: unknown[] }).others ?? []), revokeError] });
+  });
+  throw e;
 }

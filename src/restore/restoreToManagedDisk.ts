@@ -1,22 +1,35 @@
 /**
- * Step 6 of the data path, to a *new managed disk*: create the disk with createOption Upload,
- * grant Write access, write the allocated ranges of the recovery point's vault snapshot (each
- * block checked against the manifest's SHA-256 before it is written, exactly as
- * restoreToPageBlob does; bounded concurrency, fixed memory) and the VHD footer, revoke, then
- * grant Read access and read the disk back against the manifest, revoke, and only then mark the
- * disk restored. Every grant is revoked, whatever happens (`withAccess`).
+ * Step 6 of the data path, to a *new managed disk*, in steps that each fit an activity's time
+ * limit (the restore orchestration runs each as its own activity; `restoreToManagedDisk` runs
+ * them one after another in one call):
+ *
+ * 1. `prepareManagedDiskRestore`: check the hash list and the point's last block, decide the
+ *    layout, create (or resume) the disk with createOption Upload; returns the slices and the
+ *    layout every later step is given (JSON, no access URL).
+ * 2. `writeManagedDiskSlice`, once per slice: grant Write (on a disk in ActiveUpload that resumes
+ *    the upload with a new access URL) and write the slice's allocated ranges of the vault
+ *    snapshot, each block checked against the manifest's SHA-256 before it is written, exactly
+ *    as restoreToPageBlob does (bounded concurrency, fixed memory). It never revokes: on Azure,
+ *    ending the access ends the upload, and the disk then takes no more writes. A failed slice is
+ *    retried as it is (it grants again and writes its blocks again; every write is idempotent).
+ * 3. `finishManagedDiskWrite`: write the VHD footer (when generated) and revoke: the upload ends.
+ * 4. `checkManagedDiskSlice`, once per slice: grant Read and read the slice back against the
+ *    manifest (no revoke: the last step does).
+ * 5. `finishManagedDiskCheck`: the zeros between the data and the footer, the footer, the size;
+ *    revoke; and only when the slices and these checks all passed, tag the disk verified.
  *
  * The disk is tagged `deltavault-restore: <restoreId>` and `deltavault-recovery-point: <rpId>` when
  * it is created, `deltavault-restore-state: incomplete` until the read-back succeeded and
- * `verified` after. A retried call with the same restore id therefore:
- * - resumes a disk still accepting the upload (ReadyToUpload / ActiveUpload; every write is
- *   idempotent, so it writes everything again),
- * - finds a `verified` disk done and returns at once (`alreadyRestored: true`, nothing written),
+ * `verified` after. Every step first reads the disk and works only on one tagged with its
+ * restore id and point (and the planned upload size). A retried prepare therefore:
+ * - resumes a disk still accepting the upload (ReadyToUpload / ActiveUpload),
+ * - finds a `verified` disk done (`alreadyRestored: true`, nothing to write),
  * - deletes and re-creates a disk of its own whose upload ended without verification (an
- *   earlier attempt failed after its Write access was revoked: Azure then makes the disk
+ *   earlier attempt was given up after its access was revoked: Azure then makes the disk
  *   Unattached and it can take no more writes), or whose create failed;
  * and a disk of that name that any other restore (or anyone else) made is never touched:
- * `ALREADY_EXISTS`. `discardManagedDiskRestore` deletes the disk of a failed restore.
+ * `ALREADY_EXISTS`. `discardManagedDiskRestore` deletes the disk of a failed restore, revoking
+ * its access first (which is what ends the grants of a restore given up between slices).
  *
  * No access URL ever leaves this module: results and errors name the disk's resource id.
  * docs/design.md ("Restore to a managed disk") says why the disk is uploaded, not imported.
@@ -27,6 +40,7 @@ import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
 import { computeClient, type ArmAccess } from '../azure/armAccess';
 import { readRecoveryPoint } from '../catalog/recoveryPoints';
 import { DeltavaultError, errors } from '../errors';
+import { MAX_LISTED } from '../events/cloudEvents';
 import { clip, totalBytes, union, type ByteRange } from '../ranges/byteRange';
 import { zeroHash } from '../backup/copyChunk';
 import { readPageBlobInto } from '../util/pageBlobIo';
@@ -34,11 +48,22 @@ import { listAllocatedRanges } from '../util/pageBlobRanges';
 import { readBlockHashes } from '../vault/blockHashList';
 import { hashListExpectation, type Manifest } from '../vault/manifest';
 import { WINDOW_BYTES } from '../vault/vaultLayout';
-import { scanAgainstManifest } from './blockScan';
+import { SLICE_BYTES, slicesOf, type Slice } from '../workflows/slices';
+import { scanAgainstManifest, type ScanResult } from './blockScan';
 import { blobCopySource } from '../util/copySources';
 import { DiskAccessBlob } from './diskAccessBlob';
 import { planManagedDiskLayout, type ManagedDiskLayout } from './managedDiskLayout';
-import { createDisk, deleteDisk, getDisk, revokeAccess, setDiskTags, withAccess, type TargetDiskRef } from './managedDiskArm';
+import {
+  createDisk,
+  deleteDisk,
+  getDisk,
+  grantAccess,
+  revokeAccess,
+  revokeAfterFailure,
+  setDiskTags,
+  withAccess,
+  type TargetDiskRef,
+} from './managedDiskArm';
 import { VHD_FOOTER_BYTES } from './vhdFooter';
 
 export const RESTORE_TAG = 'deltavault-restore';
@@ -62,17 +87,23 @@ export interface ManagedDiskTarget {
   hyperVGeneration?: 'V1' | 'V2';
 }
 
-export interface RestoreToManagedDiskInput {
+/** Where a managed-disk restore reads from and writes to: what every step is given. */
+export interface ManagedDiskRestoreRef {
   access: ArmAccess;
   vaultContainer: ContainerClient;
   recoveryPointId: string;
   target: ManagedDiskTarget;
   restoreId: string;
+  /** Poll interval of ARM long-running operations (default: the client's, or ARM's Retry-After). */
+  updateIntervalInMs?: number;
+}
+
+export interface RestoreToManagedDiskInput extends ManagedDiskRestoreRef {
   /** Windows (4 MiB) in flight while writing and reading back (default 8). */
   concurrency?: number;
   onProgress?: (p: { bytesDone: number; bytesTotal: number }) => void;
-  /** Poll interval of ARM long-running operations (default: the client's, or ARM's Retry-After). */
-  updateIntervalInMs?: number;
+  /** Bytes of address space per slice (default SLICE_BYTES; a multiple of the point's block size). */
+  sliceBytes?: number;
 }
 
 export interface ManagedDiskRestoreResult {
@@ -91,6 +122,51 @@ export interface ManagedDiskRestoreResult {
   footer: 'kept' | 'generated';
   /** An earlier call with this restore id had already finished: this one wrote and checked nothing. */
   alreadyRestored: boolean;
+}
+
+/** A layout as JSON (a generated footer in base64): what prepare hands every later step. */
+export interface ManagedDiskLayoutJson {
+  dataBytes: number;
+  diskBytes: number;
+  uploadSizeBytes: number;
+  footer: 'kept' | 'generated';
+  footerBase64?: string;
+}
+
+/** What prepare found and decided. JSON, and never an access URL. */
+export interface PreparedManagedDiskRestore {
+  recoveryPointId: string;
+  diskId: string;
+  sizeBytes: number;
+  uploadSizeBytes: number;
+  footer: 'kept' | 'generated';
+  /** An earlier attempt with this restore id had finished: there is nothing left to do. */
+  alreadyRestored: boolean;
+  /** What the writes count to: the point's allocated bytes that go on the disk, and a generated footer. */
+  bytesTotal: number;
+  /** Block-aligned slices covering the point, written (then checked) one after another; none when already restored. */
+  slices: Slice[];
+  layout: ManagedDiskLayoutJson;
+}
+
+/** A step after prepare: the restore, and the layout prepare returned. */
+export interface ManagedDiskStepInput extends ManagedDiskRestoreRef {
+  layout: ManagedDiskLayoutJson;
+}
+
+export interface ManagedDiskSliceInput extends ManagedDiskStepInput {
+  /** One of prepare's slices (any block-aligned range inside the point). */
+  slice: Slice;
+  /** Windows (4 MiB) in flight (default 8). */
+  concurrency?: number;
+}
+
+/** What a check slice read back. */
+export interface ManagedDiskSliceCheck {
+  blocksChecked: number;
+  /** Blocks whose bytes on the disk differ from the manifest: the first MAX_LISTED of them. */
+  badBlocks: number[];
+  badBlockCount: number;
 }
 
 const DISK_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$/;
@@ -206,119 +282,75 @@ async function prepareDisk(ref: TargetDiskRef, body: Disk, layout: ManagedDiskLa
   return 'write';
 }
 
-interface WriteOutcome {
-  badBlocks: number[];
-  bytesWritten: number;
+function layoutToJson(layout: ManagedDiskLayout): ManagedDiskLayoutJson {
+  const { footerBytes, ...sizes } = layout;
+  return { ...sizes, ...(footerBytes ? { footerBase64: footerBytes.toString('base64') } : {}) };
 }
 
-/** Writes the checked data of the point and then the footer through the Write SAS. */
-async function writePoint(
-  disk: DiskAccessBlob,
-  container: ContainerClient,
-  manifest: Manifest,
-  snapshot: PageBlobClient,
-  allocated: ByteRange[],
-  layout: ManagedDiskLayout,
-  concurrency: number,
-  onProgress: RestoreToManagedDiskInput['onProgress'],
-): Promise<WriteOutcome> {
-  const bytesTotal = totalBytes(clip(allocated, 0, layout.dataBytes)) + (layout.footerBytes?.length ?? 0);
-  let bytesWritten = 0;
-  // The disk's service fetches checked blocks from the vault snapshot itself where it can.
-  const copySource = blobCopySource(snapshot);
-  const scan = await scanAgainstManifest(container, manifest, {
-    readInto: (range, buffer, offset) => readPageBlobInto(snapshot, range, buffer, offset),
-    allocated,
-    concurrency,
-    onWindow: async (window) => {
-      // Only blocks that hashed right are written, and only the bytes that belong on the disk.
-      for (const r of clip(window.goodAllocated, 0, layout.dataBytes)) {
-        await disk.write(window.data.subarray(r.start - window.start, r.end - window.start), r.start, copySource);
-        bytesWritten += r.end - r.start;
-      }
-      onProgress?.({ bytesDone: bytesWritten, bytesTotal });
-    },
-  });
-  if (scan.badBlocks.length > 0) return { badBlocks: scan.badBlocks, bytesWritten };
-  if (layout.footerBytes) {
-    await disk.write(layout.footerBytes, layout.diskBytes);
-    bytesWritten += layout.footerBytes.length;
-    onProgress?.({ bytesDone: bytesWritten, bytesTotal });
+function layoutFromJson(json: ManagedDiskLayoutJson): ManagedDiskLayout {
+  const { footerBase64, ...sizes } = json;
+  const footerBytes = footerBase64 === undefined ? undefined : Buffer.from(footerBase64, 'base64');
+  if ((json.footer === 'generated') !== (footerBytes?.length === VHD_FOOTER_BYTES)) {
+    throw errors.invalidArgument('managed disk layout', `a ${json.footer} footer ${footerBytes ? `of ${footerBytes.length} bytes` : 'without its bytes'}`);
   }
-  return { badBlocks: [], bytesWritten };
+  return { ...sizes, ...(footerBytes ? { footerBytes } : {}) };
 }
 
-export interface DiskCheck {
-  ok: boolean;
-  blocksChecked: number;
-  /** Blocks of the point whose bytes on the disk differ from the manifest. */
-  badBlocks: number[];
-  /** What else is wrong: size, bytes past the point's end, the footer. */
-  problems: string[];
+function snapshotOf(container: ContainerClient, manifest: Manifest): PageBlobClient {
+  return container.getPageBlobClient(manifest.vault.baseBlob).withSnapshot(manifest.vault.snapshot);
+}
+
+const UPLOADING: ReadonlySet<string | undefined> = new Set(['ReadyToUpload', 'ActiveUpload']);
+
+/**
+ * The target disk of a step after prepare: it must exist, be this restore's (tags) and have the
+ * planned upload size, else the step touches nothing (`NOT_FOUND`, `ALREADY_EXISTS`).
+ */
+async function ownDisk(input: ManagedDiskStepInput): Promise<{ ref: TargetDiskRef; layout: ManagedDiskLayout; disk: Disk }> {
+  checkTarget(input.target, input.restoreId);
+  const layout = layoutFromJson(input.layout);
+  const ref = targetRef(input.access, input.target, input.updateIntervalInMs);
+  const disk = await getDisk(ref);
+  if (!disk) throw errors.notFound('managed disk', ref.id);
+  if (tagOf(disk, RESTORE_TAG) !== input.restoreId || tagOf(disk, RESTORE_POINT_TAG) !== input.recoveryPointId || disk.creationData?.uploadSizeBytes !== layout.uploadSizeBytes) {
+    throw errors.alreadyExists('managed disk', ref.id);
+  }
+  return { ref, layout, disk };
+}
+
+/** The disk is not in the state `step` needs (someone ended its upload, or the steps ran out of order). */
+function wrongState(ref: TargetDiskRef, disk: Disk, step: string, needs: string): DeltavaultError {
+  return new DeltavaultError('STORAGE_FAILED', `${step} managed disk '${ref.id}': it is ${disk.diskState ?? 'in an unknown state'}, and ${needs}`, {
+    details: { operation: step, resource: ref.id, diskState: disk.diskState },
+  });
+}
+
+/** `slice` as a range of the point: whole blocks (the last may end at the point's end) inside it. */
+function checkedSlice(manifest: Manifest, slice: Slice): ByteRange {
+  const { start, end } = slice;
+  const block = manifest.blocks.sizeBytes;
+  const fits = Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start < end && end <= manifest.sizeBytes;
+  if (!fits || start % block !== 0 || (end % block !== 0 && end !== manifest.sizeBytes)) {
+    throw errors.invalidRange(`slice ${start}-${end} is not a range of whole ${block}-byte blocks inside recovery point ${manifest.id} (${manifest.sizeBytes} bytes)`, { start, end });
+  }
+  return { start, end };
 }
 
 /**
- * Reads the disk back through a Read SAS and checks it: bytes `[0, dataBytes)` against the
- * manifest's block hashes (a dropped footer slot, past `dataBytes`, is taken from the vault so
- * the last block hashes as the point did), zeros between the data and the footer, the footer,
- * and the disk's size.
+ * Prepare (step 1): checks the hash list and the point's last block, decides the layout, and
+ * creates or resumes this restore's upload disk. Nothing is granted.
  */
-export async function checkRestoredDisk(
-  disk: DiskAccessBlob,
-  container: ContainerClient,
-  manifest: Manifest,
-  layout: ManagedDiskLayout,
-  options: { concurrency?: number } = {},
-): Promise<DiskCheck> {
-  const problems: string[] = [];
-  const size = await disk.sizeBytes();
-  if (size !== layout.uploadSizeBytes) problems.push(`it is ${size} bytes where ${layout.uploadSizeBytes} were uploaded`);
-  const snapshot = container.getPageBlobClient(manifest.vault.baseBlob).withSnapshot(manifest.vault.snapshot);
-  const { dataBytes } = layout;
-  const slot = dataBytes < manifest.sizeBytes ? clip(await listAllocatedRanges(snapshot), dataBytes, manifest.sizeBytes) : [];
-  const allocated = union(await disk.allocated(0, dataBytes), slot);
-  const readInto = async (range: ByteRange, target: Buffer, offset: number): Promise<void> => {
-    if (range.start < dataBytes) await disk.readInto({ start: range.start, end: Math.min(range.end, dataBytes) }, target, offset);
-    if (range.end > dataBytes) {
-      const from = Math.max(range.start, dataBytes);
-      await readPageBlobInto(snapshot, { start: from, end: range.end }, target, offset + from - range.start);
-    }
-  };
-  const scan = await scanAgainstManifest(container, manifest, {
-    readInto,
-    allocated,
-    concurrency: options.concurrency ?? 8,
-  });
-
-  // Between the point's data and the footer the disk must read as zeros.
-  const padding = await disk.allocated(dataBytes, layout.diskBytes);
-  const buffer = padding.length > 0 ? Buffer.alloc(WINDOW_BYTES) : undefined;
-  padding: for (const r of padding) {
-    for (let at = r.start; at < r.end; at += WINDOW_BYTES) {
-      const piece = buffer!.subarray(0, Math.min(WINDOW_BYTES, r.end - at));
-      await disk.readInto({ start: at, end: at + piece.length }, piece, 0);
-      if (piece.some((b) => b !== 0)) {
-        problems.push(`bytes past the recovery point's end (from ${at}) are not zero`);
-        break padding;
-      }
-    }
-  }
-  if (layout.footerBytes) {
-    const footer = Buffer.alloc(VHD_FOOTER_BYTES);
-    await disk.readInto({ start: layout.diskBytes, end: layout.diskBytes + VHD_FOOTER_BYTES }, footer, 0);
-    if (!footer.equals(layout.footerBytes)) problems.push('its VHD footer is not the one written');
-  }
-  return { ok: scan.badBlocks.length === 0 && problems.length === 0, blocksChecked: scan.blocksChecked, badBlocks: scan.badBlocks, problems };
-}
-
-export async function restoreToManagedDisk(input: RestoreToManagedDiskInput): Promise<ManagedDiskRestoreResult> {
+export async function prepareManagedDiskRestore(input: ManagedDiskRestoreRef & { sliceBytes?: number }): Promise<PreparedManagedDiskRestore> {
   const { target, restoreId, recoveryPointId: rpId, vaultContainer } = input;
   checkTarget(target, restoreId);
-  const concurrency = input.concurrency ?? 8;
   const ref = targetRef(input.access, target, input.updateIntervalInMs);
 
   const manifest = await readRecoveryPoint(vaultContainer, rpId);
-  const snapshot = vaultContainer.getPageBlobClient(manifest.vault.baseBlob).withSnapshot(manifest.vault.snapshot);
+  const sliceBytes = input.sliceBytes ?? SLICE_BYTES;
+  if (!Number.isSafeInteger(sliceBytes) || sliceBytes <= 0 || sliceBytes % manifest.blocks.sizeBytes !== 0) {
+    throw errors.invalidArgument('slice size', `${sliceBytes} is not a positive multiple of the point's ${manifest.blocks.sizeBytes}-byte blocks`);
+  }
+  const snapshot = snapshotOf(vaultContainer, manifest);
   const layout = planManagedDiskLayout({
     sizeBytes: manifest.sizeBytes,
     sourceKind: manifest.source.kind,
@@ -336,28 +368,198 @@ export async function restoreToManagedDisk(input: RestoreToManagedDiskInput): Pr
     ...(target.hyperVGeneration ? { hyperVGeneration: target.hyperVGeneration } : {}),
     creationData: { createOption: 'Upload', uploadSizeBytes: layout.uploadSizeBytes },
   };
-  const result = { recoveryPointId: rpId, diskId: ref.id, sizeBytes: manifest.sizeBytes, uploadSizeBytes: layout.uploadSizeBytes, footer: layout.footer };
+  const done = (await prepareDisk(ref, body, layout, restoreId, rpId)) === 'done';
+  const footerBytes = layout.footerBytes?.length ?? 0;
+  return {
+    recoveryPointId: rpId,
+    diskId: ref.id,
+    sizeBytes: manifest.sizeBytes,
+    uploadSizeBytes: layout.uploadSizeBytes,
+    footer: layout.footer,
+    alreadyRestored: done,
+    bytesTotal: done ? 0 : totalBytes(clip(await listAllocatedRanges(snapshot), 0, layout.dataBytes)) + footerBytes,
+    slices: done ? [] : slicesOf(manifest.sizeBytes, sliceBytes),
+    layout: layoutToJson(layout),
+  };
+}
 
-  if ((await prepareDisk(ref, body, layout, restoreId, rpId)) === 'done') {
-    return { ...result, bytesWritten: 0, blocksChecked: 0, alreadyRestored: true };
-  }
-
+/**
+ * Write one slice (step 2): grants Write and writes the slice's checked blocks. It never revokes,
+ * not even when it fails: revoking would end the upload. Retried, it grants again (Azure resumes
+ * the upload with a new access URL) and writes the slice again; a restore given up meanwhile is
+ * discarded, which revokes. A slice with nothing allocated is not granted anything.
+ */
+export async function writeManagedDiskSlice(
+  input: ManagedDiskSliceInput & { onProgress?: (p: { bytesDone: number; bytesTotal: number }) => void },
+): Promise<{ bytesWritten: number }> {
+  const { ref, layout, disk } = await ownDisk(input);
+  if (!UPLOADING.has(disk.diskState)) throw wrongState(ref, disk, 'writing to', 'its upload has ended: it takes no more writes');
+  const manifest = await readRecoveryPoint(input.vaultContainer, input.recoveryPointId);
+  const slice = checkedSlice(manifest, input.slice);
+  const snapshot = snapshotOf(input.vaultContainer, manifest);
   const allocated = await listAllocatedRanges(snapshot);
-  const dataTotal = totalBytes(clip(allocated, 0, layout.dataBytes));
-  const written = await withAccess(ref, 'Write', grantSecondsFor(dataTotal), (sas) =>
-    writePoint(new DiskAccessBlob(sas, ref.id), vaultContainer, manifest, snapshot, allocated, layout, concurrency, input.onProgress),
-  );
-  if (written.badBlocks.length > 0) throw errors.integrityFailed(`recovery point ${rpId} in the vault`, written.badBlocks);
+  const bytesTotal = totalBytes(clip(allocated, slice.start, Math.min(slice.end, layout.dataBytes)));
+  let target: Promise<DiskAccessBlob> | undefined;
+  const diskBlob = (): Promise<DiskAccessBlob> => (target ??= grantAccess(ref, 'Write', grantSecondsFor(bytesTotal)).then((sas) => new DiskAccessBlob(sas, ref.id)));
+  let bytesWritten = 0;
+  // The disk's service fetches checked blocks from the vault snapshot itself where it can.
+  const copySource = blobCopySource(snapshot);
+  const scan = await scanAgainstManifest(input.vaultContainer, manifest, {
+    readInto: (range, buffer, offset) => readPageBlobInto(snapshot, range, buffer, offset),
+    allocated,
+    range: slice,
+    concurrency: input.concurrency ?? 8,
+    onWindow: async (window) => {
+      // Only blocks that hashed right are written, and only the bytes that belong on the disk.
+      for (const r of clip(window.goodAllocated, 0, layout.dataBytes)) {
+        await (await diskBlob()).write(window.data.subarray(r.start - window.start, r.end - window.start), r.start, copySource);
+        bytesWritten += r.end - r.start;
+      }
+      input.onProgress?.({ bytesDone: bytesWritten, bytesTotal });
+    },
+  });
+  if (scan.badBlocks.length > 0) throw errors.integrityFailed(`recovery point ${manifest.id} in the vault`, scan.badBlocks);
+  return { bytesWritten };
+}
 
-  const check = await withAccess(ref, 'Read', grantSecondsFor(dataTotal), (sas) =>
-    checkRestoredDisk(new DiskAccessBlob(sas, ref.id), vaultContainer, manifest, layout, { concurrency }),
-  );
-  if (!check.ok) {
-    const error = errors.integrityFailed(`restored managed disk '${ref.id}'${check.problems.length ? ` (${check.problems.join('; ')})` : ''}`, check.badBlocks);
-    throw error;
+/**
+ * Finish the write (step 3), after every slice was written: writes a generated footer and
+ * revokes, which ends the upload (the disk becomes Unattached). Retried after its revoke, it
+ * finds the upload ended and does nothing: the checks read what is on the disk.
+ */
+export async function finishManagedDiskWrite(input: ManagedDiskStepInput): Promise<{ bytesWritten: number }> {
+  const { ref, layout, disk } = await ownDisk(input);
+  const footer = layout.footerBytes;
+  const bytesWritten = footer?.length ?? 0;
+  if (!UPLOADING.has(disk.diskState)) return { bytesWritten };
+  // A disk never granted (ReadyToUpload) is granted once, so that the revoke ends its upload.
+  if (footer || disk.diskState === 'ReadyToUpload') {
+    const sas = await grantAccess(ref, 'Write', grantSecondsFor(bytesWritten));
+    // A failed write is not revoked either: the retry writes the footer again.
+    if (footer) await new DiskAccessBlob(sas, ref.id).write(footer, layout.diskBytes);
   }
+  await revokeAccess(ref);
+  return { bytesWritten };
+}
+
+/**
+ * Check one slice (step 4), after the write finished: grants Read and reads the slice back
+ * against the manifest. No revoke: the last step revokes every grant of the disk.
+ */
+export async function checkManagedDiskSlice(input: ManagedDiskSliceInput): Promise<ManagedDiskSliceCheck> {
+  const { ref, layout, disk } = await ownDisk(input);
+  if (UPLOADING.has(disk.diskState)) throw wrongState(ref, disk, 'reading back', 'it cannot be read before its upload has ended');
+  const manifest = await readRecoveryPoint(input.vaultContainer, input.recoveryPointId);
+  const slice = checkedSlice(manifest, input.slice);
+  const sas = await grantAccess(ref, 'Read', grantSecondsFor(slice.end - slice.start));
+  const scan = await checkDiskRange(new DiskAccessBlob(sas, ref.id), input.vaultContainer, manifest, layout, slice, input.concurrency ?? 8);
+  return { blocksChecked: scan.blocksChecked, badBlocks: scan.badBlocks.slice(0, MAX_LISTED), badBlockCount: scan.badBlocks.length };
+}
+
+/**
+ * Finish the check (step 5), after every slice was checked (`badBlocks`: what they found):
+ * checks the zeros between the data and the footer, the footer and the size, revokes, and only
+ * if nothing was wrong tags the disk `verified`; else `INTEGRITY_FAILED` naming the disk.
+ */
+export async function finishManagedDiskCheck(input: ManagedDiskStepInput & { badBlocks: number[] }): Promise<{ verified: true }> {
+  const { ref, layout, disk } = await ownDisk(input);
+  if (tagOf(disk, RESTORE_STATE_TAG) === 'verified') {
+    // A retry after the tag: only a grant of an earlier attempt may be left.
+    if (disk.diskState === 'ActiveSAS') await revokeAccess(ref);
+    return { verified: true };
+  }
+  if (UPLOADING.has(disk.diskState)) throw wrongState(ref, disk, 'reading back', 'it cannot be read before its upload has ended');
+  const problems = await withAccess(ref, 'Read', grantSecondsFor(layout.diskBytes - layout.dataBytes + VHD_FOOTER_BYTES), (sas) =>
+    checkDiskEnd(new DiskAccessBlob(sas, ref.id), layout),
+  );
+  if (input.badBlocks.length > 0 || problems.length > 0) {
+    throw errors.integrityFailed(`restored managed disk '${ref.id}'${problems.length ? ` (${problems.join('; ')})` : ''}`, input.badBlocks);
+  }
+  const tags = Object.fromEntries(Object.entries(disk.tags ?? {}).filter(([k]) => k.toLowerCase() !== RESTORE_STATE_TAG));
   await setDiskTags(ref, { ...tags, [RESTORE_STATE_TAG]: 'verified' });
-  return { ...result, bytesWritten: written.bytesWritten, blocksChecked: check.blocksChecked, alreadyRestored: false };
+  return { verified: true };
+}
+
+/**
+ * Reads `range` of the disk back through a Read SAS and checks it against the manifest's block
+ * hashes: bytes `[0, dataBytes)` from the disk; a dropped footer slot, past `dataBytes`, is taken
+ * from the vault so the last block hashes as the point did.
+ */
+async function checkDiskRange(disk: DiskAccessBlob, container: ContainerClient, manifest: Manifest, layout: ManagedDiskLayout, range: ByteRange, concurrency: number): Promise<ScanResult> {
+  const snapshot = snapshotOf(container, manifest);
+  const { dataBytes } = layout;
+  const slot = range.end > dataBytes ? clip(await listAllocatedRanges(snapshot), Math.max(dataBytes, range.start), range.end) : [];
+  const allocated = union(await disk.allocated(range.start, Math.min(range.end, dataBytes)), slot);
+  const readInto = async (r: ByteRange, target: Buffer, offset: number): Promise<void> => {
+    if (r.start < dataBytes) await disk.readInto({ start: r.start, end: Math.min(r.end, dataBytes) }, target, offset);
+    if (r.end > dataBytes) {
+      const from = Math.max(r.start, dataBytes);
+      await readPageBlobInto(snapshot, { start: from, end: r.end }, target, offset + from - r.start);
+    }
+  };
+  return scanAgainstManifest(container, manifest, { readInto, allocated, range, concurrency });
+}
+
+/** What is wrong past the point's data: the disk's size, non-zero bytes before the footer, the footer. */
+async function checkDiskEnd(disk: DiskAccessBlob, layout: ManagedDiskLayout): Promise<string[]> {
+  const problems: string[] = [];
+  const size = await disk.sizeBytes();
+  if (size !== layout.uploadSizeBytes) problems.push(`it is ${size} bytes where ${layout.uploadSizeBytes} were uploaded`);
+  // Between the point's data and the footer the disk must read as zeros.
+  const padding = await disk.allocated(layout.dataBytes, layout.diskBytes);
+  const buffer = padding.length > 0 ? Buffer.alloc(WINDOW_BYTES) : undefined;
+  padding: for (const r of padding) {
+    for (let at = r.start; at < r.end; at += WINDOW_BYTES) {
+      const piece = buffer!.subarray(0, Math.min(WINDOW_BYTES, r.end - at));
+      await disk.readInto({ start: at, end: at + piece.length }, piece, 0);
+      if (piece.some((b) => b !== 0)) {
+        problems.push(`bytes past the recovery point's end (from ${at}) are not zero`);
+        break padding;
+      }
+    }
+  }
+  if (layout.footerBytes) {
+    const footer = Buffer.alloc(VHD_FOOTER_BYTES);
+    await disk.readInto({ start: layout.diskBytes, end: layout.diskBytes + VHD_FOOTER_BYTES }, footer, 0);
+    if (!footer.equals(layout.footerBytes)) problems.push('its VHD footer is not the one written');
+  }
+  return problems;
+}
+
+/**
+ * The whole restore in one call: prepare, write every slice, finish the write, check every
+ * slice, finish the check. One call has no later step to finish an upload, so when it fails it
+ * revokes the disk's access (ending the upload; a retry with the same restore id then starts
+ * the disk over), as the orchestration's discard does.
+ */
+export async function restoreToManagedDisk(input: RestoreToManagedDiskInput): Promise<ManagedDiskRestoreResult> {
+  const prepared = await prepareManagedDiskRestore(input);
+  const { slices, layout, bytesTotal, alreadyRestored, ...result } = prepared;
+  if (alreadyRestored) return { ...result, bytesWritten: 0, blocksChecked: 0, alreadyRestored };
+  const { access, vaultContainer, recoveryPointId, target, restoreId, updateIntervalInMs, concurrency, onProgress } = input;
+  const step: ManagedDiskStepInput = { access, vaultContainer, recoveryPointId, target, restoreId, layout, ...(updateIntervalInMs === undefined ? {} : { updateIntervalInMs }) };
+  const sliceStep = (slice: Slice): ManagedDiskSliceInput => ({ ...step, slice, ...(concurrency === undefined ? {} : { concurrency }) });
+  try {
+    let bytesWritten = 0;
+    for (const slice of slices) {
+      const before = bytesWritten;
+      const progress = (p: { bytesDone: number }): void => onProgress?.({ bytesDone: before + p.bytesDone, bytesTotal });
+      bytesWritten += (await writeManagedDiskSlice({ ...sliceStep(slice), onProgress: progress })).bytesWritten;
+    }
+    bytesWritten += (await finishManagedDiskWrite(step)).bytesWritten;
+    onProgress?.({ bytesDone: bytesWritten, bytesTotal });
+    let blocksChecked = 0;
+    const badBlocks: number[] = [];
+    for (const slice of slices) {
+      const check = await checkManagedDiskSlice(sliceStep(slice));
+      blocksChecked += check.blocksChecked;
+      badBlocks.push(...check.badBlocks.slice(0, MAX_LISTED - badBlocks.length));
+    }
+    await finishManagedDiskCheck({ ...step, badBlocks });
+    return { ...result, bytesWritten, blocksChecked, alreadyRestored };
+  } catch (e) {
+    return revokeAfterFailure(targetRef(access, target, updateIntervalInMs), e);
+  }
 }
 
 /**

@@ -1,9 +1,12 @@
 /**
  * The restore workflow's activities: each emits its step's job event itself (never the
- * orchestrator), with an id stable across retries (the job id is the instance id). The restore
- * activity writes its progress, every few windows, to a small progress document in the vault
- * container (`restores/progress/<instanceId>.json`), which `GET /api/restores/{id}` reads (an
- * activity cannot set the orchestration's custom status).
+ * orchestrator), with an id stable across retries (the job id is the instance id). A page blob
+ * is restored by one activity per slice; a managed disk by one activity per step of
+ * src/restore/restoreToManagedDisk.ts (prepare, write each slice, finish the write, check each
+ * slice, finish the check). The activities that write (a page-blob slice, a managed-disk write
+ * slice and its finish) write their progress, every few windows, to a small progress document in
+ * the vault container (`restores/progress/<instanceId>.json`), which `GET /api/restores/{id}`
+ * reads (an activity cannot set the orchestration's custom status).
  */
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import type { QueueClient } from '@azure/storage-queue';
@@ -15,14 +18,26 @@ import { deleteBlobIfExists, readJson, writeJson } from '../vault/jsonBlob';
 import { RESTORE_METADATA_KEY } from '../restore/restoreToPageBlob';
 import { errors, storageStatus } from '../errors';
 import { outcomeOf, type Outcome } from './outcome';
-import { slicesOf } from './slices';
+import { slicesOf, type Slice } from './slices';
 import { readRecoveryPoint } from '../catalog/recoveryPoints';
 import { totalBytes } from '../ranges/byteRange';
 import { listAllocatedRanges } from '../util/pageBlobRanges';
 import type { ArmAccess } from '../azure/armAccess';
 import { appArmAccess } from '../config/armClients';
 import type { RestoreTargetData } from '../events/cloudEvents';
-import { discardManagedDiskRestore, restoreToManagedDisk, type ManagedDiskTarget } from '../restore/restoreToManagedDisk';
+import {
+  checkManagedDiskSlice,
+  discardManagedDiskRestore,
+  finishManagedDiskCheck,
+  finishManagedDiskWrite,
+  prepareManagedDiskRestore,
+  writeManagedDiskSlice,
+  type ManagedDiskLayoutJson,
+  type ManagedDiskRestoreRef,
+  type ManagedDiskSliceCheck,
+  type ManagedDiskTarget,
+  type PreparedManagedDiskRestore,
+} from '../restore/restoreToManagedDisk';
 import { parseRecoveryPointId } from '../vault/vaultLayout';
 import type { ManagedDiskTargetInput, RestoreInput } from './inputs';
 
@@ -32,6 +47,10 @@ export interface RestoreActivityDeps {
   blobService: BlobServiceClient;
   vaultContainer: ContainerClient;
   eventsQueue: QueueClient;
+  /** Bytes of address space per managed-disk slice (default SLICE_BYTES; tests make it small). */
+  sliceBytes?: number;
+  /** Poll interval of ARM long-running operations (default: the client's; tests make it short). */
+  updateIntervalInMs?: number;
 }
 
 export interface RestoreJobInput extends RestoreInput {
@@ -39,9 +58,33 @@ export interface RestoreJobInput extends RestoreInput {
   jobId: string;
 }
 
+/** Where a restore's writes stand when a step starts: what its progress adds to. */
+export interface ProgressBase {
+  doneBefore: number;
+  bytesTotal: number;
+}
+
 /** One slice of a page-blob restore, and where the whole restore stands when it starts. */
 export interface RestoreSliceInput extends RestoreJobInput {
-  slice?: { start: number; end: number; doneBefore: number; bytesTotal: number };
+  slice?: Slice & ProgressBase;
+}
+
+/** A step of a managed-disk restore after prepare: the layout prepare returned. */
+export interface ManagedDiskStepJobInput extends RestoreJobInput {
+  layout: ManagedDiskLayoutJson;
+}
+export interface ManagedDiskWriteSliceInput extends ManagedDiskStepJobInput {
+  slice: Slice & ProgressBase;
+}
+export interface ManagedDiskFinishWriteInput extends ManagedDiskStepJobInput {
+  progress: ProgressBase;
+}
+export interface ManagedDiskCheckSliceInput extends ManagedDiskStepJobInput {
+  slice: Slice;
+}
+export interface ManagedDiskFinishCheckInput extends ManagedDiskStepJobInput {
+  /** What the check slices found (the first MAX_LISTED). */
+  badBlocks: number[];
 }
 
 export interface RestorePlan {
@@ -100,6 +143,19 @@ export function restoreActivities(deps: RestoreActivityDeps) {
     target: targetOf(input),
   });
   const armOf = (): ArmAccess => (deps.arm ? deps.arm() : appArmAccess());
+  /** The restore a managed-disk step works on (restore id: the job id). */
+  const managedRef = (input: RestoreJobInput): ManagedDiskRestoreRef => {
+    if (input.target.kind !== 'managedDisk') throw errors.invalidArgument('restore target', 'a managed-disk step was given a page-blob target');
+    const { updateIntervalInMs } = deps;
+    return {
+      access: armOf(),
+      vaultContainer: deps.vaultContainer,
+      recoveryPointId: input.recoveryPointId,
+      target: managedTarget(input.target),
+      restoreId: input.jobId,
+      ...(updateIntervalInMs === undefined ? {} : { updateIntervalInMs }),
+    };
+  };
   const managedTarget = (t: ManagedDiskTargetInput): ManagedDiskTarget => ({
     subscriptionId: t.subscriptionId,
     resourceGroup: t.resourceGroup,
@@ -131,41 +187,37 @@ export function restoreActivities(deps: RestoreActivityDeps) {
   const writeProgress = (instanceId: string, progress: RestoreProgress): Promise<void> =>
     writeJson(deps.vaultContainer, restoreProgressPath(instanceId), progress, 'overwrite').then(() => undefined);
 
-  async function restore(input: RestoreSliceInput): Promise<RestoreOutput> {
-    const progress = progressWriter(input.jobId);
-    const slice = input.slice;
-    let out: RestoreOutput;
-    if (input.target.kind === 'pageBlob') {
-      const container = deps.blobService.getContainerClient(input.target.container);
-      await container.createIfNotExists();
-      const target = container.getPageBlobClient(input.target.blob);
-      const result = await restoreToPageBlob(deps.vaultContainer, input.recoveryPointId, target, input.jobId, {
-        ...(slice ? { range: { start: slice.start, end: slice.end } } : {}),
-        onProgress: (p) => progress.report(slice ? { bytesDone: slice.doneBefore + p.bytesDone, bytesTotal: slice.bytesTotal } : p),
-      });
-      out = { recoveryPointId: result.recoveryPointId, sizeBytes: result.sizeBytes, bytesWritten: result.bytesWritten, blocksChecked: result.blocksChecked };
-    } else {
-      const result = await restoreToManagedDisk({
-        access: armOf(),
-        vaultContainer: deps.vaultContainer,
-        recoveryPointId: input.recoveryPointId,
-        target: managedTarget(input.target),
-        restoreId: input.jobId,
-        onProgress: progress.report,
-      });
-      out = {
-        recoveryPointId: result.recoveryPointId,
-        sizeBytes: result.sizeBytes,
-        bytesWritten: result.bytesWritten,
-        blocksChecked: result.blocksChecked,
-        diskId: result.diskId,
-      };
-    }
+  /**
+   * Runs a step that writes, reporting its progress on top of `base` (every PROGRESS_INTERVAL_MS),
+   * and when it is done the progress it reached.
+   */
+  async function writing<T extends { bytesWritten: number }>(
+    jobId: string,
+    base: ProgressBase,
+    work: (onProgress: (p: { bytesDone: number }) => void) => Promise<T>,
+  ): Promise<T> {
+    const progress = progressWriter(jobId);
+    const out = await work((p) => progress.report({ bytesDone: base.doneBefore + p.bytesDone, bytesTotal: base.bytesTotal }));
     await progress.flush();
     // The copy's total is the allocated bytes; when done, every one of them was written.
-    const done = slice ? slice.doneBefore + out.bytesWritten : out.bytesWritten;
-    await writeProgress(input.jobId, { bytesDone: done, bytesTotal: slice ? Math.max(slice.bytesTotal, done) : done });
+    const done = base.doneBefore + out.bytesWritten;
+    await writeProgress(jobId, { bytesDone: done, bytesTotal: Math.max(base.bytesTotal, done) });
     return out;
+  }
+
+  async function restorePageBlobSlice(input: RestoreSliceInput): Promise<RestoreOutput> {
+    if (input.target.kind !== 'pageBlob') throw errors.invalidArgument('restore target', 'a managed disk is restored by its own steps');
+    const container = deps.blobService.getContainerClient(input.target.container);
+    await container.createIfNotExists();
+    const target = container.getPageBlobClient(input.target.blob);
+    const slice = input.slice;
+    return writing(input.jobId, slice ?? { doneBefore: 0, bytesTotal: 0 }, async (onProgress) => {
+      const result = await restoreToPageBlob(deps.vaultContainer, input.recoveryPointId, target, input.jobId, {
+        ...(slice ? { range: { start: slice.start, end: slice.end } } : {}),
+        onProgress,
+      });
+      return { recoveryPointId: result.recoveryPointId, sizeBytes: result.sizeBytes, bytesWritten: result.bytesWritten, blocksChecked: result.blocksChecked };
+    });
   }
 
   return {
@@ -174,20 +226,49 @@ export function restoreActivities(deps: RestoreActivityDeps) {
       return null;
     },
 
-    /** The restore (of one slice, for a page blob); a corrupt or vanished recovery point is a failed outcome, not an error retried for minutes. */
+    /** The restore of one slice of a page blob; a corrupt or vanished recovery point is a failed outcome, not an error retried for minutes. */
     restore(input: RestoreSliceInput): Promise<Outcome<RestoreOutput>> {
-      return outcomeOf(() => restore(input));
+      return outcomeOf(() => restorePageBlobSlice(input));
     },
 
-    /** The slices a page-blob restore runs in (a managed-disk restore runs whole: none). */
+    /** The slices a page-blob restore runs in. */
     planRestore(input: RestoreJobInput): Promise<Outcome<RestorePlan>> {
       return outcomeOf(async () => {
-        if (input.target.kind !== 'pageBlob') return { slices: [], bytesTotal: 0 };
+        if (input.target.kind !== 'pageBlob') throw errors.invalidArgument('restore target', 'a managed disk is restored by its own steps');
         const manifest = await readRecoveryPoint(deps.vaultContainer, input.recoveryPointId);
         const snapshot = deps.vaultContainer.getPageBlobClient(manifest.vault.baseBlob).withSnapshot(manifest.vault.snapshot);
         const bytesTotal = totalBytes(await listAllocatedRanges(snapshot));
         return { slices: slicesOf(manifest.sizeBytes), bytesTotal };
       });
+    },
+
+    /** A managed disk, step 1: check the point, create (or resume) the upload disk; the slices and layout of the rest. */
+    prepareManagedDisk(input: RestoreJobInput): Promise<Outcome<PreparedManagedDiskRestore>> {
+      return outcomeOf(() => prepareManagedDiskRestore({ ...managedRef(input), ...(deps.sliceBytes ? { sliceBytes: deps.sliceBytes } : {}) }));
+    },
+
+    /** A managed disk, step 2 (per slice): write the slice's checked blocks; never revokes (that would end the upload). */
+    writeManagedDiskSlice(input: ManagedDiskWriteSliceInput): Promise<Outcome<{ bytesWritten: number }>> {
+      const { start, end } = input.slice;
+      return outcomeOf(() =>
+        writing(input.jobId, input.slice, (onProgress) => writeManagedDiskSlice({ ...managedRef(input), layout: input.layout, slice: { start, end }, onProgress })),
+      );
+    },
+
+    /** A managed disk, step 3: write the footer and revoke, which ends the upload. */
+    finishManagedDiskWrite(input: ManagedDiskFinishWriteInput): Promise<Outcome<{ bytesWritten: number }>> {
+      return outcomeOf(() => writing(input.jobId, input.progress, () => finishManagedDiskWrite({ ...managedRef(input), layout: input.layout })));
+    },
+
+    /** A managed disk, step 4 (per slice): read the slice back against the manifest. */
+    checkManagedDiskSlice(input: ManagedDiskCheckSliceInput): Promise<Outcome<ManagedDiskSliceCheck>> {
+      const { start, end } = input.slice;
+      return outcomeOf(() => checkManagedDiskSlice({ ...managedRef(input), layout: input.layout, slice: { start, end } }));
+    },
+
+    /** A managed disk, step 5: check the disk's end, revoke, tag it verified (or INTEGRITY_FAILED). */
+    finishManagedDiskCheck(input: ManagedDiskFinishCheckInput): Promise<Outcome<{ verified: true }>> {
+      return outcomeOf(() => finishManagedDiskCheck({ ...managedRef(input), layout: input.layout, badBlocks: input.badBlocks }));
     },
 
     /**

@@ -1,23 +1,41 @@
 /**
- * A restore into a new page blob, as a Durable orchestration (instance id `restore-<hash of the
- * target>`, which is also the job id of its events):
+ * A restore into a new page blob or a new managed disk, as a Durable orchestration (instance id
+ * `restore-<hash of the target>`, which is also the job id of its events). Every long step runs
+ * in slices of 64 GiB of address space (src/workflows/slices.ts), one activity each, one after
+ * another, so a large disk stays within the activity time limit:
  *
- *   restore.started → plan (a page blob's slices of 64 GiB of address space) → restore each
- *   slice in turn (copy, check every block, read back; one activity each, so a large disk stays
- *   within the activity time limit; a managed disk is restored in one activity) →
- *   restore.succeeded with bytesWritten
+ *   page blob:    restore.started → plan → restore each slice (copy, check every block, read
+ *                 back) → restore.succeeded with bytesWritten
+ *   managed disk: restore.started → prepare (check the point, create or resume the upload disk)
+ *                 → write each slice (grant Write, write its checked blocks; no revoke, which
+ *                 would end the upload) → finish the write (footer, revoke) → check each slice
+ *                 (grant Read, read it back) → finish the check (the disk's end, revoke, tag
+ *                 verified) → restore.succeeded with bytesWritten
  *
- * and on failure: the target blob this restore created is deleted (no half-written image stays
- * behind), restore.failed carries the error's code and message, and the error is rethrown so the
- * instance ends Failed. A corrupt or vanished recovery point fails at once; storage failures
- * are retried first. Every event comes from an activity.
+ * and on failure: the target this restore created is deleted (a managed disk's access revoked
+ * first), so no half-written image stays behind, restore.failed carries the error's code and
+ * message, and the error is rethrown so the instance ends Failed. A corrupt or vanished recovery
+ * point fails at once; storage failures are retried first (a managed-disk write slice retried
+ * grants Write again and rewrites its blocks). Every event comes from an activity; progress is
+ * the document the writing activities keep (restoreActivities.ts).
  */
-import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
+import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import { RETRIES, errorOf } from './diskBackupOrchestrator';
 import { parseRestoreInput, parseVmRestoreInput, type RestoreInput } from './inputs';
 import { unwrap, type Outcome } from './outcome';
 import { RESTORE_ACTIVITIES, RESTORE_ORCHESTRATOR } from './names';
-import type { RestoreJobInput, RestoreOutput, RestorePlan, RestoreSliceInput } from './restoreActivities';
+import type {
+  ManagedDiskCheckSliceInput,
+  ManagedDiskFinishCheckInput,
+  ManagedDiskFinishWriteInput,
+  ManagedDiskWriteSliceInput,
+  RestoreJobInput,
+  RestoreOutput,
+  RestorePlan,
+  RestoreSliceInput,
+} from './restoreActivities';
+import type { ManagedDiskSliceCheck, PreparedManagedDiskRestore } from '../restore/restoreToManagedDisk';
+import { MAX_LISTED } from '../events/cloudEvents';
 
 export interface RestoreResult {
   jobId: string;
@@ -34,23 +52,7 @@ export const restoreOrchestrator: OrchestrationHandler = function* (context: Orc
   const job: RestoreJobInput = { ...input, jobId: context.df.instanceId };
   try {
     yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.emitStarted, RETRIES.event(), job);
-    const plan = unwrap((yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.planRestore, RETRIES.metadata(), job)) as Outcome<RestorePlan>);
-    let restored: RestoreOutput;
-    if (plan.slices.length === 0) {
-      restored = unwrap((yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.restore, RETRIES.copy(), job)) as Outcome<RestoreOutput>);
-    } else {
-      // One slice after another, each its own activity (so each fits the time limit); the totals add up.
-      let done = 0;
-      let checked = 0;
-      let last: RestoreOutput | undefined;
-      for (const s of plan.slices) {
-        const input: RestoreSliceInput = { ...job, slice: { ...s, doneBefore: done, bytesTotal: plan.bytesTotal } };
-        last = unwrap((yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.restore, RETRIES.copy(), input)) as Outcome<RestoreOutput>);
-        done += last.bytesWritten;
-        checked += last.blocksChecked;
-      }
-      restored = { ...(last as RestoreOutput), bytesWritten: done, blocksChecked: checked };
-    }
+    const restored: RestoreOutput = input.target.kind === 'managedDisk' ? yield* restoreManagedDisk(context, job) : yield* restorePageBlob(context, job);
     yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.emitSucceeded, RETRIES.event(), { ...job, bytesWritten: restored.bytesWritten });
     const result: RestoreResult = {
       jobId: job.jobId,
@@ -67,6 +69,55 @@ export const restoreOrchestrator: OrchestrationHandler = function* (context: Orc
     throw e;
   }
 };
+
+/** Activity calls yielded by a part of the orchestration that returns T. */
+type Steps<T> = Generator<Task, T, unknown>;
+
+/** A page blob: its slices one after another, each its own activity; the totals add up. */
+function* restorePageBlob(context: OrchestrationContext, job: RestoreJobInput): Steps<RestoreOutput> {
+  const plan = unwrap((yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.planRestore, RETRIES.metadata(), job)) as Outcome<RestorePlan>);
+  let done = 0;
+  let checked = 0;
+  let last: RestoreOutput | undefined;
+  for (const s of plan.slices) {
+    const input: RestoreSliceInput = { ...job, slice: { ...s, doneBefore: done, bytesTotal: plan.bytesTotal } };
+    last = unwrap((yield context.df.callActivityWithRetry(RESTORE_ACTIVITIES.restore, RETRIES.copy(), input)) as Outcome<RestoreOutput>);
+    done += last.bytesWritten;
+    checked += last.blocksChecked;
+  }
+  return { ...(last as RestoreOutput), bytesWritten: done, blocksChecked: checked };
+}
+
+/**
+ * A managed disk: prepare, write each slice, finish the write, check each slice, finish the
+ * check, each its own activity. Only the two finishing steps revoke the disk's access.
+ */
+function* restoreManagedDisk(context: OrchestrationContext, job: RestoreJobInput): Steps<RestoreOutput> {
+  const call = function* <T>(name: string, retries: ReturnType<typeof RETRIES.copy>, input: RestoreJobInput): Steps<T> {
+    return unwrap((yield context.df.callActivityWithRetry(name, retries, input)) as Outcome<T>);
+  };
+  const prepared = yield* call<PreparedManagedDiskRestore>(RESTORE_ACTIVITIES.prepareManagedDisk, RETRIES.metadata(), job);
+  const out: RestoreOutput = { recoveryPointId: prepared.recoveryPointId, diskId: prepared.diskId, sizeBytes: prepared.sizeBytes, bytesWritten: 0, blocksChecked: 0 };
+  if (prepared.alreadyRestored) return out;
+  const step = { ...job, layout: prepared.layout };
+  const bytesTotal = prepared.bytesTotal;
+  for (const s of prepared.slices) {
+    const input: ManagedDiskWriteSliceInput = { ...step, slice: { ...s, doneBefore: out.bytesWritten, bytesTotal } };
+    out.bytesWritten += (yield* call<{ bytesWritten: number }>(RESTORE_ACTIVITIES.writeManagedDiskSlice, RETRIES.copy(), input)).bytesWritten;
+  }
+  const finishWrite: ManagedDiskFinishWriteInput = { ...step, progress: { doneBefore: out.bytesWritten, bytesTotal } };
+  out.bytesWritten += (yield* call<{ bytesWritten: number }>(RESTORE_ACTIVITIES.finishManagedDiskWrite, RETRIES.metadata(), finishWrite)).bytesWritten;
+  const badBlocks: number[] = [];
+  for (const s of prepared.slices) {
+    const input: ManagedDiskCheckSliceInput = { ...step, slice: s };
+    const check = yield* call<ManagedDiskSliceCheck>(RESTORE_ACTIVITIES.checkManagedDiskSlice, RETRIES.copy(), input);
+    out.blocksChecked += check.blocksChecked;
+    badBlocks.push(...check.badBlocks.slice(0, MAX_LISTED - badBlocks.length));
+  }
+  const finishCheck: ManagedDiskFinishCheckInput = { ...step, badBlocks };
+  yield* call<{ verified: true }>(RESTORE_ACTIVITIES.finishManagedDiskCheck, RETRIES.metadata(), finishCheck);
+  return out;
+}
 
 export interface VmRestoreResult {
   vmRecoveryPointId: string;

@@ -1,7 +1,8 @@
 /**
- * Long reads of a recovery point (a page-blob restore, a verify) run in slices of address space,
- * one activity each, so a large disk stays within an activity's time limit. Slices are aligned
- * to 64 GiB (a multiple of every block and window size). Pure.
+ * Long reads of a recovery point (a page-blob restore, a managed-disk restore's write and its
+ * read-back, a verify) run in slices of address space, one activity each, so a large disk stays
+ * within an activity's time limit. Slices are aligned to 64 GiB (a multiple of every block and
+ * window size). Pure.
  */
 export const SLICE_BYTES = 64 * 1024 ** 3;
 

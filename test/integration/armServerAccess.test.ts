@@ -89,6 +89,40 @@ test('upload flow: Upload disk → Write grant → Put Page through the SAS → 
   expect(server.activeGrants()).toEqual([]);
 });
 
+test('an upload resumed by granting Write again: a new SAS, still ActiveUpload, earlier writes kept; only the revoke ends it (Unattached, no more Write)', async () => {
+  const size = 20 * MiB + 512;
+  const disk = await client.disks.beginCreateOrUpdateAndWait(RG, 'upload-2', { location: 'westeurope', creationData: { createOption: 'Upload', uploadSizeBytes: size } }, server.fastPolling);
+  const first = await client.disks.beginGrantAccessAndWait(RG, 'upload-2', { access: 'Write', durationInSeconds: 600 }, server.fastPolling);
+  await sasClient(first.accessSAS!).uploadPages(Buffer.alloc(MiB, 1), 0, MiB);
+
+  // What a later slice (another activity) does: grant again, on the disk in ActiveUpload.
+  const second = await client.disks.beginGrantAccessAndWait(RG, 'upload-2', { access: 'Write', durationInSeconds: 600 }, server.fastPolling);
+  expect(second.accessSAS).not.toBe(first.accessSAS);
+  expect((await client.disks.get(RG, 'upload-2')).diskState).toBe('ActiveUpload');
+  await sasClient(second.accessSAS!).uploadPages(Buffer.alloc(MiB, 2), 5 * MiB, MiB);
+
+  await client.disks.beginRevokeAccessAndWait(RG, 'upload-2', server.fastPolling);
+  expect((await client.disks.get(RG, 'upload-2')).diskState).toBe('Unattached');
+  // The revoke ended the upload: every SAS stops working and no Write access is granted again.
+  for (const sas of [first.accessSAS!, second.accessSAS!]) expect(await failure(sasClient(sas).uploadPages(Buffer.alloc(512), 0, 512))).toMatchObject({ statusCode: 403 });
+  expect(await failure(client.disks.beginGrantAccessAndWait(RG, 'upload-2', { access: 'Write', durationInSeconds: 60 }, server.fastPolling))).toMatchObject({
+    statusCode: 409,
+    code: 'OperationNotAllowed',
+  });
+
+  const read = await client.disks.beginGrantAccessAndWait(RG, 'upload-2', { access: 'Read', durationInSeconds: 60 }, server.fastPolling);
+  const reader = sasClient(read.accessSAS!);
+  expect((await reader.downloadToBuffer(0, MiB)).equals(Buffer.alloc(MiB, 1))).toBe(true);
+  expect((await reader.downloadToBuffer(5 * MiB, MiB)).equals(Buffer.alloc(MiB, 2))).toBe(true);
+  await client.disks.beginRevokeAccessAndWait(RG, 'upload-2', server.fastPolling);
+  expect(server.records.grants().filter((g) => g.resourceId === disk.id).map((g) => [g.access, g.endReason])).toEqual([
+    ['Write', 'revoked'],
+    ['Write', 'revoked'],
+    ['Read', 'revoked'],
+  ]);
+  expect(server.activeGrants()).toEqual([]);
+});
+
 test('incremental snapshots: Read grants, reads through the access URL, and what Azurite answers to getPageRangesDiffForManagedDisks', async () => {
   const diskId = await emptyDisk('diff-disk');
   const vm = server.dataOf(diskId);

@@ -5,7 +5,6 @@
  * never touches anyone else's, ARM faults are retried or end clearly, corrupt vault data never
  * becomes a finished disk, every grant is revoked, and nothing returned or thrown holds a secret.
  */
-import { inspect } from 'node:util';
 import type { ComputeManagementClient } from '@azure/arm-compute';
 import { AnonymousCredential, PageBlobClient, type ContainerClient } from '@azure/storage-blob';
 import type { ArmAccess } from '../../src/azure/armAccess';
@@ -27,8 +26,9 @@ import { VaultDisk } from '../../src/vault/vaultDisk';
 import { RECOVERY_POINT_METADATA_KEY, vaultPaths } from '../../src/vault/vaultLayout';
 import { startArmServer, type ArmTestServer } from '../support/armServer';
 import { pattern, writePattern } from '../support/diskData';
-import { findSecrets } from '../support/secretScan';
+import { findSecrets, scanText } from '../support/secretScan';
 import { freshContainer, readWhole } from '../support/storage';
+import { readManagedDisk } from '../support/managedDisks';
 import { DiskAccessBlob } from '../../src/restore/diskAccessBlob';
 import { EMULATOR_KEY } from '../../src/devhost/azuriteLauncher';
 
@@ -103,14 +103,7 @@ async function failure(p: Promise<unknown>): Promise<DeltavaultError> {
 }
 
 /** The whole disk as a VM would see it (a Read grant, revoked after). */
-async function readDisk(name: string): Promise<Buffer> {
-  const grant = await client.disks.beginGrantAccessAndWait(RG, name, { access: 'Read', durationInSeconds: 60 }, server.fastPolling);
-  try {
-    return await readWhole(new PageBlobClient(grant.accessSAS!, new AnonymousCredential()));
-  } finally {
-    await client.disks.beginRevokeAccessAndWait(RG, name, server.fastPolling);
-  }
-}
+const readDisk = (name: string): Promise<Buffer> => readManagedDisk(server, RG, name);
 
 async function diskOrUndefined(name: string) {
   return client.disks.get(RG, name).catch((e: { statusCode?: number }) => {
@@ -168,13 +161,17 @@ describe('restore to a new managed disk', () => {
       expect(disk).toMatchObject({ diskState: 'Unattached', creationData: { createOption: 'Upload', uploadSizeBytes: 20 * MiB + PAGE } });
       expect(disk.tags).toMatchObject({ [RESTORE_TAG]: `restore-raw-${i}`, [RESTORE_STATE_TAG]: 'verified' });
       expectRestoredRaw(await readDisk(name), point, 20 * MiB);
-      // Exactly one Write grant and one Read grant, both revoked by the restore itself.
+      // One slice: a Write grant to write it and one to write the footer, ended by one revoke; a
+      // Read grant to check the slice and one to check the end; all revoked by the restore itself.
       const grants = server.records.grants().filter((g) => g.resourceId === diskId);
       expect(grants.map((g) => [g.access, g.endReason])).toEqual([
         ['Write', 'revoked'],
+        ['Write', 'revoked'],
+        ['Read', 'revoked'],
         ['Read', 'revoked'],
         ['Read', 'revoked'], // the test's own read
       ]);
+      expect(grants[0]!.endedAt).toEqual(grants[1]!.endedAt);
       expect(grants[0]!.durationInSeconds).toBeLessThanOrEqual(600);
     }
     // The two points differ where the incremental wrote and cleared, and each disk has its own.
@@ -441,9 +438,7 @@ describe('secrets', () => {
   });
 
   test('nothing any test here got back or caught holds a SAS signature or an account key', () => {
-    const text = seen
-      .map((x) => (x instanceof Error ? `${x.message}\n${x.stack}\n${inspect(x, { depth: 8 })}\n${JSON.stringify(x)}` : `${JSON.stringify(x)}\n${inspect(x, { depth: 8 })}`))
-      .join('\n');
+    const text = scanText(seen);
     expect(seen.length).toBeGreaterThan(20);
     expect(findSecrets(text, [EMULATOR_KEY, server.storageAccountKey])).toEqual([]);
   });

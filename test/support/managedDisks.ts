@@ -1,5 +1,7 @@
 /** Managed disks on the ARM test server, and ManagedDiskSources over them, for the integration tests. */
+import { AnonymousCredential, PageBlobClient } from '@azure/storage-blob';
 import type { ArmTestServer } from './armServer';
+import { readWhole } from './storage';
 import { ManagedDiskSource, type ManagedDiskSourceOptions } from '../../src/disks/managedDiskSource';
 import type { ArmAccess } from '../../src/azure/armAccess';
 
@@ -37,4 +39,15 @@ export async function smallManagedDisk(server: ArmTestServer, resourceGroup: str
   await client.disks.beginGrantAccessAndWait(resourceGroup, name, { access: 'Write', durationInSeconds: 60 }, server.fastPolling);
   await client.disks.beginRevokeAccessAndWait(resourceGroup, name, server.fastPolling);
   return disk.id as string;
+}
+
+/** A managed disk's whole bytes as a VM would see them: a Read grant, revoked after. */
+export async function readManagedDisk(server: ArmTestServer, resourceGroup: string, name: string): Promise<Buffer> {
+  const client = server.client();
+  const grant = await client.disks.beginGrantAccessAndWait(resourceGroup, name, { access: 'Read', durationInSeconds: 60 }, server.fastPolling);
+  try {
+    return await readWhole(new PageBlobClient(grant.accessSAS!, new AnonymousCredential()));
+  } finally {
+    await client.disks.beginRevokeAccessAndWait(resourceGroup, name, server.fastPolling);
+  }
 }

@@ -3,6 +3,7 @@
  * SAS signatures (`sig=`), storage account keys (the Azurite key, or any given), and connection
  * strings' `AccountKey=`. Tests scan what the code under test wrote and expect nothing.
  */
+import { inspect } from 'node:util';
 import { EMULATOR_KEY } from '../../src/devhost/azuriteLauncher';
 
 export interface SecretFinding {
@@ -37,4 +38,11 @@ export function scrubSecrets(text: string, accountKeys: readonly string[] = [EMU
   let out = text.replace(/([?&;\s"']|^)sig=[^&\s"';]+/gi, '$1sig=<redacted>').replace(CONNECTION_KEY, 'AccountKey=<redacted>');
   for (const key of accountKeys) out = out.split(key).join('<redacted>').split(encodeURIComponent(key)).join('<redacted>');
   return out;
+}
+
+/** Everything a test got back or caught, as the text a scan reads: an error's message, stack, fields and JSON; a value's JSON and fields. */
+export function scanText(values: readonly unknown[]): string {
+  return values
+    .map((x) => (x instanceof Error ? `${x.message}\n${x.stack}\n${inspect(x, { depth: 8 })}\n${JSON.stringify(x)}` : `${JSON.stringify(x)}\n${inspect(x, { depth: 8 })}`))
+    .join('\n');
 }

@@ -145,6 +145,29 @@ fake(RESTORE_ACTIVITIES.planRestore, () => ({
   value: { slices: [{ start: 0, end: 64 * GiB }, { start: 64 * GiB, end: 128 * GiB }, { start: 128 * GiB, end: 130 * GiB }], bytesTotal: 30 },
 }));
 fake(RESTORE_ACTIVITIES.restore, () => ({ ok: true, value: { recoveryPointId: 'vm1.20240305T070809010Z', sizeBytes: 130 * GiB, bytesWritten: 10, blocksChecked: 4 } }));
+let alreadyRestored = false;
+const LAYOUT = { dataBytes: 130 * GiB, diskBytes: 130 * GiB, uploadSizeBytes: 130 * GiB + 512, footer: 'generated', footerBase64: 'AA==' };
+fake(RESTORE_ACTIVITIES.prepareManagedDisk, () => ({
+  ok: true,
+  value: {
+    recoveryPointId: 'vm1.20240305T070809010Z',
+    diskId: diskId('restored'),
+    sizeBytes: 130 * GiB,
+    uploadSizeBytes: 130 * GiB + 512,
+    footer: 'generated',
+    alreadyRestored,
+    bytesTotal: 31,
+    slices: alreadyRestored ? [] : [{ start: 0, end: 64 * GiB }, { start: 64 * GiB, end: 128 * GiB }, { start: 128 * GiB, end: 130 * GiB }],
+    layout: LAYOUT,
+  },
+}));
+fake(RESTORE_ACTIVITIES.writeManagedDiskSlice, () => ({ ok: true, value: { bytesWritten: 10 } }));
+fake(RESTORE_ACTIVITIES.finishManagedDiskWrite, () => ({ ok: true, value: { bytesWritten: 1 } }));
+fake(RESTORE_ACTIVITIES.checkManagedDiskSlice, (i) => {
+  const start = (i.slice as { start: number }).start;
+  return { ok: true, value: { blocksChecked: 4, badBlocks: start === 64 * GiB ? [70000] : [], badBlockCount: start === 64 * GiB ? 1 : 0 } };
+});
+fake(RESTORE_ACTIVITIES.finishManagedDiskCheck, () => ({ ok: true, value: { verified: true } }));
 fake(RESTORE_ACTIVITIES.discardTarget, () => ({ deleted: false }));
 fake(RESTORE_ACTIVITIES.emitSucceeded, () => null);
 fake(RESTORE_ACTIVITIES.emitFailed, () => null);
@@ -167,6 +190,7 @@ beforeEach(() => {
   failStep = undefined;
   permanentStep = undefined;
   chunkCount = 10;
+  alreadyRestored = false;
 });
 
 describe('the disk orchestration', () => {
@@ -376,5 +400,60 @@ describe('the restore orchestration', () => {
     ]);
     expect(outputOf(record)).toMatchObject({ bytesWritten: 30 });
     expect(calls.find((c) => c.name === RESTORE_ACTIVITIES.emitSucceeded)?.input).toMatchObject({ bytesWritten: 30 });
+  });
+
+  const managedInput = {
+    recoveryPointId: 'vm1.20240305T070809010Z',
+    target: { kind: 'managedDisk', subscriptionId: SUB, resourceGroup: 'rg', name: 'restored', location: 'westeurope' },
+  };
+
+  test('a managed disk: prepare, write each slice, finish the write, check each slice, finish the check; each step gets the layout', async () => {
+    const record = await startAndWait(engine, RESTORE_ORCHESTRATOR, managedInput, 'restore-1123456789abcdef0123456789abcdef');
+    expect(record.runtimeStatus).toBe('Completed');
+    expect(calls.map((c) => c.name)).toEqual([
+      RESTORE_ACTIVITIES.emitStarted,
+      RESTORE_ACTIVITIES.prepareManagedDisk,
+      ...Array(3).fill(RESTORE_ACTIVITIES.writeManagedDiskSlice),
+      RESTORE_ACTIVITIES.finishManagedDiskWrite,
+      ...Array(3).fill(RESTORE_ACTIVITIES.checkManagedDiskSlice),
+      RESTORE_ACTIVITIES.finishManagedDiskCheck,
+      RESTORE_ACTIVITIES.emitSucceeded,
+    ]);
+    const steps = calls.slice(2, -1);
+    expect(steps.every((c) => JSON.stringify(c.input.layout) === JSON.stringify(LAYOUT) && c.input.jobId === 'restore-1123456789abcdef0123456789abcdef')).toBe(true);
+    // Progress of the writes adds up across the slices and the footer.
+    const writes = calls.filter((c) => c.name === RESTORE_ACTIVITIES.writeManagedDiskSlice).map((c) => c.input.slice as { start: number; doneBefore: number; bytesTotal: number });
+    expect(writes.map((x) => [x.start / GiB, x.doneBefore, x.bytesTotal])).toEqual([
+      [0, 0, 31],
+      [64, 10, 31],
+      [128, 20, 31],
+    ]);
+    expect(calls.find((c) => c.name === RESTORE_ACTIVITIES.finishManagedDiskWrite)?.input.progress).toEqual({ doneBefore: 30, bytesTotal: 31 });
+    const checks = calls.filter((c) => c.name === RESTORE_ACTIVITIES.checkManagedDiskSlice).map((c) => c.input.slice);
+    expect(checks).toEqual([{ start: 0, end: 64 * GiB }, { start: 64 * GiB, end: 128 * GiB }, { start: 128 * GiB, end: 130 * GiB }]);
+    // What the check slices found goes to the finishing step, which gives the verdict.
+    expect(calls.find((c) => c.name === RESTORE_ACTIVITIES.finishManagedDiskCheck)?.input.badBlocks).toEqual([70000]);
+    expect(outputOf(record)).toMatchObject({ bytesWritten: 31, diskId: diskId('restored'), sizeBytes: 130 * GiB });
+    expect(calls.find((c) => c.name === RESTORE_ACTIVITIES.emitSucceeded)?.input).toMatchObject({ bytesWritten: 31 });
+  });
+
+  test('a managed disk already restored by an earlier attempt: nothing is written or checked', async () => {
+    alreadyRestored = true;
+    const record = await startAndWait(engine, RESTORE_ORCHESTRATOR, managedInput, 'restore-2123456789abcdef0123456789abcdef');
+    expect(record.runtimeStatus).toBe('Completed');
+    expect(calls.map((c) => c.name)).toEqual([RESTORE_ACTIVITIES.emitStarted, RESTORE_ACTIVITIES.prepareManagedDisk, RESTORE_ACTIVITIES.emitSucceeded]);
+    expect(outputOf(record)).toMatchObject({ bytesWritten: 0, diskId: diskId('restored') });
+  });
+
+  test.each([
+    ['a write slice', RESTORE_ACTIVITIES.writeManagedDiskSlice],
+    ['the final check', RESTORE_ACTIVITIES.finishManagedDiskCheck],
+  ])('a managed disk: when %s fails for good, no further step runs, the disk is discarded, restore.failed', async (_what, step) => {
+    permanentStep = step;
+    const record = await startAndWait(engine, RESTORE_ORCHESTRATOR, managedInput, 'restore-3123456789abcdef0123456789abcdef');
+    expect(record.runtimeStatus).toBe('Failed');
+    const names = calls.map((c) => c.name);
+    expect(names.slice(names.indexOf(step))).toEqual([step, RESTORE_ACTIVITIES.discardTarget, RESTORE_ACTIVITIES.emitFailed]);
+    expect(calls.find((c) => c.name === RESTORE_ACTIVITIES.emitFailed)?.input.error).toMatchObject({ code: 'NOT_FOUND' });
   });
 });
