@@ -93,6 +93,14 @@ export const errors = {
         'wait for it to finish or for its lease to expire (60 s after it stopped)',
       { cause, details: { diskKey } },
     ),
+  /** Another job planned against this disk's base after this one did: this job must not write it. */
+  baseTakenOver: (diskKey: string, jobId: string, writer: string | undefined) =>
+    new DeltavaultError(
+      'CHAIN_CONFLICT',
+      `job ${jobId} of disk '${diskKey}' no longer owns the vault base blob: ${writer ? `job ${writer}` : 'another job'} planned against it since; ` +
+        'this job stops without writing, and the next backup starts from the chain as it is',
+      { details: { diskKey, jobId, ...(writer ? { writer } : {}) } },
+    ),
   chainConflict: (diskKey: string, cause?: unknown) =>
     new DeltavaultError(
       'CHAIN_CONFLICT',

@@ -21,6 +21,7 @@ import { readPageBlobInto } from '../util/pageBlobIo';
 import { PageWriter } from '../util/pageWriter';
 import { errors } from '../errors';
 import { holdLease } from '../vault/baseLease';
+import { assertBaseWriter } from '../vault/baseWriter';
 import { readJson, writeJson } from '../vault/jsonBlob';
 import { readChain } from '../vault/chainState';
 import type { VaultDisk } from '../vault/vaultDisk';
@@ -93,10 +94,16 @@ export async function copyChunk(
   const lease = await holdLease(vault.base, diskKey, jobId);
   let reader: SnapshotReader | undefined;
   try {
-    // Under the lease: a job whose chain moved on (another job sealed since it planned) is stale
-    // and must not write the base.
-    const chain = await readChain(container, diskKey);
+    // Under the lease: a job whose chain moved on (another job sealed since it planned), or whose
+    // base another job has planned against since, is stale and must not write the base.
+    const [chain, baseProperties] = await Promise.all([
+      readChain(container, diskKey),
+      vault.base.getProperties().catch((e: unknown) => {
+        throw errors.storage(`reading the vault base blob of ${diskKey}`, e);
+      }),
+    ]);
     if ((chain.etag ?? null) !== plan.chainEtag) throw errors.chainConflict(diskKey);
+    assertBaseWriter(baseProperties, diskKey, jobId);
     reader = await source.openReader(plan.source.snapshotId);
     const openReader = reader;
     const conditions = { leaseId: lease.leaseId };

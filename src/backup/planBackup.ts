@@ -10,6 +10,7 @@ import { ByteRange, clip, intersect, totalBytes, union } from '../ranges/byteRan
 import { partitionBlocks, touchedBlocks } from '../ranges/writePlanning';
 import { listAllocatedRanges } from '../util/pageBlobRanges';
 import { holdLease } from '../vault/baseLease';
+import { claimBase } from '../vault/baseWriter';
 import { readChain } from '../vault/chainState';
 import { readJson, writeJson } from '../vault/jsonBlob';
 import { readBlockHashes } from '../vault/blockHashList';
@@ -77,8 +78,10 @@ export async function planBackup(
     // Then everything about the head at once: is its source snapshot still there, is its
     // manifest, what did it hold, and the reported diff. Reads that lose their point when the
     // head is unusable are dropped.
-    const [, headSnapshot, headManifest, previousAllocated, reported] = await Promise.all([
+    // This job claims the base meanwhile: from now on only it may write and snapshot it.
+    const [, , headSnapshot, headManifest, previousAllocated, reported] = await Promise.all([
       baseProperties.contentLength !== snapshot.sizeBytes ? vault.base.resize(snapshot.sizeBytes, { conditions: { leaseId: lease.leaseId } }) : undefined,
+      claimBase(vault.base, diskKey, jobId, lease.leaseId, baseProperties.metadata),
       head ? settle(source.getSnapshot(head.sourceSnapshotId)) : undefined,
       head ? settle(readJson(container, vaultPaths.manifest(diskKey, head.recoveryPointId), manifestSchema)) : undefined,
       head ? settle(source.allocatedRanges(head.sourceSnapshotId, options.abortSignal)) : undefined,

@@ -8,6 +8,7 @@
 import type { BlockHash, WrittenHashList } from '../vault/blockHashList';
 import { readBlockHashes, writeBlockHashes } from '../vault/blockHashList';
 import { holdLease } from '../vault/baseLease';
+import { assertBaseWriter } from '../vault/baseWriter';
 import { advanceChain, readChain } from '../vault/chainState';
 import { deleteBlobIfExists, readJson, writeJson } from '../vault/jsonBlob';
 import { Manifest, MANIFEST_VERSION, RecoveryPointSummary, hashListExpectation, manifestSchema, summarize } from '../vault/manifest';
@@ -55,12 +56,13 @@ export async function sealRecoveryPoint(vault: VaultDisk, jobId: string, options
     // One round trip under the lease: a manifest of an earlier attempt, the job's documents (is
     // every chunk copied?), the chain, the previous manifest, a vault snapshot of an earlier
     // attempt. Only the first matters when an earlier attempt already wrote the manifest.
-    const [existing, documentsRead, chainRead, previousRead, snapshotsRead] = await Promise.all([
+    const [existing, documentsRead, chainRead, previousRead, snapshotsRead, baseRead] = await Promise.all([
       readJson(container, manifestName, manifestSchema),
       settle(listJobDocuments(vault, jobId)),
       settle(readChain(container, diskKey)),
       settle(plan.previous ? readJson(container, vaultPaths.manifest(diskKey, plan.previous.recoveryPointId), manifestSchema) : Promise.resolve(undefined)),
       settle(vault.snapshotsOf(rpId)),
+      settle(vault.base.getProperties()),
     ]);
     // A retried seal cannot prove nobody wrote the base since its snapshot: it records no ETag
     // (the next job then compares instead of trusting the base).
@@ -69,6 +71,9 @@ export async function sealRecoveryPoint(vault: VaultDisk, jobId: string, options
       manifest = existing.value;
     } else {
       const [documents, chain, previous, snapshots] = [unwrap(documentsRead), unwrap(chainRead), unwrap(previousRead), unwrap(snapshotsRead)];
+      // The base must still be this job's: another job that planned since may have written it.
+      if (!baseRead.ok) throw errors.storage(`reading the vault base blob of ${diskKey}`, baseRead.error);
+      assertBaseWriter(baseRead.value, diskKey, jobId);
       jobDocuments = Promise.resolve(documents);
       // Every chunk must be copied before the base is snapshotted: a snapshot of a half-copied
       // base would be taken again by a retry and sealed as if it were whole.

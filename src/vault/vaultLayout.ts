@@ -14,6 +14,11 @@ import { errors } from '../errors';
 
 /** Vault snapshot metadata key naming the recovery point the snapshot is. */
 export const RECOVERY_POINT_METADATA_KEY = 'deltavaultrp';
+/**
+ * Base blob metadata key naming the job that last planned against it: the only job that may
+ * write it (copy) and snapshot it (seal). A later plan takes the base over.
+ */
+export const WRITER_METADATA_KEY = 'deltavaultwriter';
 
 /**
  * Size of a hashed block: the unit of the manifest's SHA-256 list, of verify's reports, and of

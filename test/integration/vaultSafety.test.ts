@@ -18,6 +18,7 @@ import { runBackup } from '../../src/backup/runBackup';
 import { planBackup } from '../../src/backup/planBackup';
 import { copyChunk } from '../../src/backup/copyChunk';
 import { sealRecoveryPoint } from '../../src/backup/sealRecoveryPoint';
+import { abandonBackup } from '../../src/backup/abandonBackup';
 import { restoreToPageBlob } from '../../src/restore/restoreToPageBlob';
 import { verifyRecoveryPoint } from '../../src/restore/verifyRecoveryPoint';
 import { listAllocatedRanges } from '../../src/util/pageBlobRanges';
@@ -142,11 +143,44 @@ describe('vault safety', () => {
     const baseBefore = await readWhole(f.vault.base);
 
     await expect(copyChunk(f.source, f.vault, 'job-b', 0)).rejects.toMatchObject({ code: 'CHAIN_CONFLICT' });
-    await expect(sealRecoveryPoint(f.vault, 'job-b')).rejects.toMatchObject({ code: 'CHAIN_BROKEN' });
+    // Job A planned against the base after job B: B may not snapshot it either.
+    await expect(sealRecoveryPoint(f.vault, 'job-b')).rejects.toMatchObject({ code: 'CHAIN_CONFLICT', message: expect.stringContaining('job job-a planned against it since') });
     expect((await readWhole(f.vault.base)).equals(baseBefore)).toBe(true);
     expect((await readChain(f.container, 'stale')).state.head?.recoveryPointId).toBe(a.id);
     await expectRestoreEquals(f, a.id, a.content, 'restores/stale-a.vhd');
   });
+
+  test('two jobs planned against the same head, the first one\'s lease lapsed: the base is the later planner\'s, the first stops before it writes', async () => {
+    const f = await newDisk('interleave');
+    await backup(f, 'job-0');
+    await writeSome(f.disk, 'v2');
+    const snapshotB = await f.source.createSnapshot('job-b');
+    const planB = await planBackup(f.source, f.vault, 'job-b', snapshotB, { chunkBudgetBytes: CHUNK_BUDGET_BYTES });
+    // Job B's lease lapses between its steps; job C plans against the same head meanwhile (the
+    // chain has not moved: nothing sealed), and so takes the base over.
+    await f.vault.base.getBlobLeaseClient(leaseIdForJob('job-b')).releaseLease();
+    await writeSome(f.disk, 'v3');
+    const snapshotC = await f.source.createSnapshot('job-c');
+    const planC = await planBackup(f.source, f.vault, 'job-c', snapshotC, { chunkBudgetBytes: CHUNK_BUDGET_BYTES });
+    await f.vault.base.getBlobLeaseClient(leaseIdForJob('job-c')).releaseLease();
+    const baseBefore = await readWhole(f.vault.base);
+
+    // B's steps are refused without a write, although the chain's ETag is still the one B planned with.
+    for (const chunk of planB.chunks) {
+      await expect(copyChunk(f.source, f.vault, 'job-b', chunk.index)).rejects.toMatchObject({ code: 'CHAIN_CONFLICT', details: { writer: 'job-c' } });
+    }
+    expect((await readWhole(f.vault.base)).equals(baseBefore)).toBe(true);
+    await expect(sealRecoveryPoint(f.vault, 'job-b')).rejects.toMatchObject({ code: 'CHAIN_CONFLICT' });
+    // B's orchestration gives up (abandonBackup releases B's lease; otherwise it lapses in 60 s).
+    await abandonBackup(f.vault, 'job-b');
+
+    // C runs to the end, and its point is exactly its snapshot.
+    for (const chunk of planC.chunks) await copyChunk(f.source, f.vault, 'job-c', chunk.index);
+    const sealed = await sealRecoveryPoint(f.vault, 'job-c');
+    await expectRestoreEquals(f, sealed.id, await readWhole(f.disk.withSnapshot(snapshotC.id)), 'restores/interleave-c.vhd');
+    expect((await listRecoveryPoints(f.vault)).map((p) => p.jobId).sort()).toEqual(['job-0', 'job-c']);
+    await f.container.delete();
+  }, 60_000);
 
   test('retried steps are idempotent: snapshot, plan, copy and seal give the same answers and make nothing twice', async () => {
     const { f, snapshot, plan } = await secondJobPlanned('retry');
