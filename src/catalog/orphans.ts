@@ -13,7 +13,7 @@ import { RECOVERY_POINT_METADATA_KEY, vaultPaths } from '../vault/vaultLayout';
 import type { VaultDisk } from '../vault/vaultDisk';
 import { readChain } from '../vault/chainState';
 import { deleteBlobIfExists } from '../vault/jsonBlob';
-import { snapshotTime } from '../disks/pageBlobSource';
+import { snapshotTime } from '../util/snapshotTime';
 import { errors } from '../errors';
 import { listRecoveryPointIds } from './recoveryPoints';
 

@@ -11,6 +11,7 @@ import { describeBlob, listAllocatedRanges, listRangeDiff } from '../util/pageBl
 import { detectFidelity, readPageBlobInto } from '../util/pageBlobIo';
 import { settle, unwrap } from '../util/settle';
 import { blobCopySource } from '../util/copySources';
+import { snapshotTime } from '../util/snapshotTime';
 
 /** Blob metadata key that ties a source snapshot to the job that made it. */
 export const JOB_METADATA_KEY = 'deltavaultjob';
@@ -122,12 +123,6 @@ export class PageBlobSource implements DiskSource {
   }
 }
 
-/** Blob snapshot ids are ISO timestamps with 7 fractional digits. */
-export function snapshotTime(snapshotId: string): Date {
-  const date = new Date(snapshotId.replace(/(\.\d{3})\d*Z$/, '$1Z'));
-  if (Number.isNaN(date.getTime())) throw errors.invalidArgument('snapshot id', `'${snapshotId}' is not a blob snapshot timestamp`);
-  return date;
-}
 
 function wrap(operation: string, e: unknown): Error {
   return e instanceof Error && e.name === 'DeltavaultError' ? e : errors.storage(operation, e);
