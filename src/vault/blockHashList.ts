@@ -102,11 +102,14 @@ export interface ExpectedHashList {
   blockBytes: number;
   sha256?: string;
   count?: number;
+  /** Blocks of the disk the list describes: every index must be below it. */
+  blockCount?: number;
 }
 
 /**
  * Streams the records of a block-hash blob; checks the header, record framing, ascending
- * indices and (when given) the record count and the file's SHA-256 — those two only at the
+ * indices, (when given) that every index lies inside the disk, and the record count and the
+ * file's SHA-256 — those two only at the
  * end of the stream, so a caller that must not act on a damaged list reads it through
  * `checkBlockHashes` first.
  */
@@ -142,6 +145,9 @@ export async function* readBlockHashes(
       while (pending.length - at >= RECORD_BYTES) {
         const index = Number(pending.readBigUInt64BE(at));
         if (index <= last) throw errors.manifestInvalid(name, `block ${index} comes after block ${last}: the list must ascend`);
+        if (expected?.blockCount !== undefined && index >= expected.blockCount) {
+          throw errors.manifestInvalid(name, `block ${index} lies past the disk's end (it has ${expected.blockCount} blocks)`);
+        }
         last = index;
         count++;
         yield { index, hash: Buffer.from(pending.subarray(at + 8, at + RECORD_BYTES)) };

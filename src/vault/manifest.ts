@@ -49,8 +49,13 @@ export type Manifest = z.infer<typeof manifestSchema>;
 export type RecoveryPointSummary = Omit<Manifest, 'blocks'> & { blocks: { sizeBytes: number; count: number } };
 
 /** What the manifest promises about its block-hash list, for the reader to check. */
-export function hashListExpectation(manifest: Manifest): { blockBytes: number; sha256: string; count: number } {
-  return { blockBytes: manifest.blocks.sizeBytes, sha256: manifest.blocks.sha256, count: manifest.blocks.count };
+export function hashListExpectation(manifest: Manifest): { blockBytes: number; sha256: string; count: number; blockCount: number } {
+  return {
+    blockBytes: manifest.blocks.sizeBytes,
+    sha256: manifest.blocks.sha256,
+    count: manifest.blocks.count,
+    blockCount: Math.ceil(manifest.sizeBytes / manifest.blocks.sizeBytes),
+  };
 }
 
 export function summarize(manifest: Manifest): RecoveryPointSummary {

@@ -9,7 +9,8 @@ import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
 import { PageBlobSource } from '../../src/disks/pageBlobSource';
 import { VaultDisk } from '../../src/vault/vaultDisk';
 import { BLOCK_BYTES, RECOVERY_POINT_METADATA_KEY, vaultPaths } from '../../src/vault/vaultLayout';
-import { readBlockHashes } from '../../src/vault/blockHashList';
+import { checkBlockHashes, readBlockHashes, writeBlockHashes } from '../../src/vault/blockHashList';
+import { hashListExpectation } from '../../src/vault/manifest';
 import { writeJson } from '../../src/vault/jsonBlob';
 import { runBackup } from '../../src/backup/runBackup';
 import { readRecoveryPoint } from '../../src/catalog/recoveryPoints';
@@ -198,3 +199,22 @@ describe('verify detects a corrupted block and reports exactly that block', () =
     await f.container.delete();
   }, 60_000);
 });
+
+test('a hash list naming a block past the disk\'s end is refused as it is read, naming that block', async () => {
+  const f = await twoBackups('rp-past-end');
+  const [, newer] = f.points as [Fixture['points'][0], Fixture['points'][0]];
+  const manifest = await readRecoveryPoint(f.container, newer.id);
+  const blockCount = Math.ceil(manifest.sizeBytes / manifest.blocks.sizeBytes);
+  // A well-formed list (header, ascending records) whose last record lies past the disk.
+  async function* records(): AsyncGenerator<{ index: number; hash: Buffer }> {
+    yield { index: 0, hash: Buffer.alloc(32, 1) };
+    yield { index: blockCount, hash: Buffer.alloc(32, 2) };
+  }
+  const name = `${manifest.blocks.blob}.crafted`;
+  await writeBlockHashes(f.container, name, manifest.blocks.sizeBytes, records());
+  await expect(checkBlockHashes(f.container, name, hashListExpectation(manifest))).rejects.toMatchObject({
+    code: 'MANIFEST_INVALID',
+    message: expect.stringContaining(`block ${blockCount} lies past the disk's end (it has ${blockCount} blocks)`),
+  });
+  await f.container.delete();
+}, 60_000);
