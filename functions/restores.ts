@@ -26,7 +26,7 @@ import { readRestoreProgress, restoreActivities } from '../src/workflows/restore
 import { restoreOrchestrator, vmRestoreOrchestrator } from '../src/workflows/restoreOrchestrator';
 import { findRestorePoint, managedDiskExists, resolveManagedDiskTargets } from '../src/workflows/restoreResolution';
 import { appArmAccess } from '../src/config/armClients';
-import { managedDiskId } from '../src/restore/restoreToManagedDisk';
+import { managedDiskId } from '../src/restore/managedDiskTarget';
 import { isActiveStatus, runtimeStatusOf } from '../src/workflows/starters';
 
 export const FUNCTION_NAMES = {

@@ -35,9 +35,9 @@ import {
   type ManagedDiskLayoutJson,
   type ManagedDiskRestoreRef,
   type ManagedDiskSliceCheck,
-  type ManagedDiskTarget,
   type PreparedManagedDiskRestore,
 } from '../restore/restoreToManagedDisk';
+import type { ManagedDiskTarget } from '../restore/managedDiskTarget';
 import { parseRecoveryPointId } from '../vault/vaultLayout';
 import type { ManagedDiskTargetInput, RestoreInput } from './inputs';
 

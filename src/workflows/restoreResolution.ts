@@ -11,7 +11,7 @@ import { findVmRecoveryPoint, type VmRecoveryPoint } from '../catalog/vmRecovery
 import { parseDiskSource } from '../config/protectionConfig';
 import { errors, isDeltavaultError } from '../errors';
 import { getDisk } from '../restore/managedDiskArm';
-import { managedDiskId } from '../restore/restoreToManagedDisk';
+import { managedDiskId } from '../restore/managedDiskTarget';
 import type { Manifest } from '../vault/manifest';
 import type { ManagedDiskTargetInput, RestoreTargetRequest } from './inputs';
 

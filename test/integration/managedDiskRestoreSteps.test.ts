@@ -18,12 +18,12 @@ import {
   finishManagedDiskCheck,
   finishManagedDiskWrite,
   prepareManagedDiskRestore,
-  RESTORE_STATE_TAG,
   writeManagedDiskSlice,
   type ManagedDiskRestoreRef,
   type ManagedDiskStepInput,
   type PreparedManagedDiskRestore,
 } from '../../src/restore/restoreToManagedDisk';
+import { RESTORE_STATE_TAG } from '../../src/restore/managedDiskTarget';
 import { isValidFixedFooter } from '../../src/restore/vhdFooter';
 import { VaultDisk } from '../../src/vault/vaultDisk';
 import { startArmServer, type ArmTestServer } from '../support/armServer';

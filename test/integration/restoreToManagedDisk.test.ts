@@ -15,11 +15,9 @@ import { DeltavaultError } from '../../src/errors';
 import {
   discardManagedDiskRestore,
   restoreToManagedDisk,
-  RESTORE_STATE_TAG,
-  RESTORE_TAG,
   type ManagedDiskRestoreResult,
-  type ManagedDiskTarget,
 } from '../../src/restore/restoreToManagedDisk';
+import { RESTORE_STATE_TAG, RESTORE_TAG, type ManagedDiskTarget } from '../../src/restore/managedDiskTarget';
 import { buildFixedVhdFooter, isValidFixedFooter, parseVhdFooter } from '../../src/restore/vhdFooter';
 import { writeJson } from '../../src/vault/jsonBlob';
 import { VaultDisk } from '../../src/vault/vaultDisk';
