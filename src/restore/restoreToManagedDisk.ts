@@ -333,8 +333,8 @@ export async function writeManagedDiskSlice(
   const manifest = await readRecoveryPoint(input.vaultContainer, input.recoveryPointId);
   const slice = checkedSlice(manifest, input.slice);
   const snapshot = snapshotOf(input.vaultContainer, manifest);
-  const allocated = await listAllocatedRanges(snapshot);
-  const bytesTotal = totalBytes(clip(allocated, slice.start, Math.min(slice.end, layout.dataBytes)));
+  const allocated = await listAllocatedRanges(snapshot, undefined, slice);
+  const bytesTotal = totalBytes(clip(allocated, 0, layout.dataBytes));
   let target: Promise<DiskAccessBlob> | undefined;
   const diskBlob = (): Promise<DiskAccessBlob> => (target ??= grantAccess(ref, 'Write', grantSecondsFor(bytesTotal)).then((sas) => new DiskAccessBlob(sas, ref.id)));
   let bytesWritten = 0;
@@ -424,7 +424,7 @@ export async function finishManagedDiskCheck(input: ManagedDiskStepInput & { bad
 async function checkDiskRange(disk: DiskAccessBlob, container: ContainerClient, manifest: Manifest, layout: ManagedDiskLayout, range: ByteRange, concurrency: number): Promise<ScanResult> {
   const snapshot = snapshotOf(container, manifest);
   const { dataBytes } = layout;
-  const slot = range.end > dataBytes ? clip(await listAllocatedRanges(snapshot), Math.max(dataBytes, range.start), range.end) : [];
+  const slot = range.end > dataBytes ? await listAllocatedRanges(snapshot, undefined, { start: Math.max(dataBytes, range.start), end: range.end }) : [];
   const allocated = union(await disk.allocated(range.start, Math.min(range.end, dataBytes)), slot);
   const readInto = async (r: ByteRange, target: Buffer, offset: number): Promise<void> => {
     if (r.start < dataBytes) await disk.readInto({ start: r.start, end: Math.min(r.end, dataBytes) }, target, offset);

@@ -8,7 +8,7 @@
  */
 import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
 import { readRecoveryPoint } from '../catalog/recoveryPoints';
-import { clip, totalBytes, type ByteRange } from '../ranges/byteRange';
+import { totalBytes, type ByteRange } from '../ranges/byteRange';
 import { errors, storageStatus } from '../errors';
 import { describeBlob, listAllocatedRanges } from '../util/pageBlobRanges';
 import { readPageBlobInto } from '../util/pageBlobIo';
@@ -55,8 +55,8 @@ export async function restoreToPageBlob(
   if (!slice || slice.start === 0) await checkBlockHashes(container, manifest.blocks.blob, hashListExpectation(manifest));
   await createTarget(target, manifest.sizeBytes, restoreId);
 
-  const allocated = await listAllocatedRanges(snapshot);
-  const bytesTotal = totalBytes(slice ? clip(allocated, slice.start, slice.end) : allocated);
+  const allocated = await listAllocatedRanges(snapshot, undefined, slice);
+  const bytesTotal = totalBytes(allocated);
   let bytesWritten = 0;
   // Checked blocks are written server-side from the vault snapshot where the target's service
   // can fetch it (Azure; the snapshot is immutable, so it writes exactly the bytes checked).

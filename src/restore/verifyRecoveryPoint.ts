@@ -49,7 +49,7 @@ export async function verifyPageBlob(
   }
   const scan = await scanAgainstManifest(container, manifest, {
     readInto: (range, target, offset) => readPageBlobInto(blob, range, target, offset),
-    allocated: await listAllocatedRanges(blob),
+    allocated: await listAllocatedRanges(blob, undefined, options.range),
     ...(options.range ? { range: options.range } : {}),
     concurrency: options.concurrency ?? 8,
   });

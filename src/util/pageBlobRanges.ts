@@ -1,21 +1,25 @@
 /** Page-range listing helpers shared by every page-blob client (source disks and the vault). */
 import type { PageBlobClient } from '@azure/storage-blob';
-import { ByteRange, normalize } from '../ranges/byteRange';
+import { ByteRange, clip, normalize } from '../ranges/byteRange';
 import { errors } from '../errors';
 
 const PAGE_LIST_PAGE_SIZE = 5000;
 
-/** Allocated ranges of a page blob (or of one of its snapshots, given a snapshot client), normalized. */
-export async function listAllocatedRanges(blob: PageBlobClient, abortSignal?: AbortSignal): Promise<ByteRange[]> {
+/**
+ * Allocated ranges of a page blob (or of one of its snapshots, given a snapshot client), normalized;
+ * with `within`, only those inside it (one slice of a large blob is listed, not the whole blob).
+ */
+export async function listAllocatedRanges(blob: PageBlobClient, abortSignal?: AbortSignal, within?: ByteRange): Promise<ByteRange[]> {
   const ranges: ByteRange[] = [];
   try {
-    for await (const page of blob.listPageRanges(0, undefined, { abortSignal }).byPage({ maxPageSize: PAGE_LIST_PAGE_SIZE })) {
+    const pages = within ? blob.listPageRanges(within.start, within.end - within.start, { abortSignal }) : blob.listPageRanges(0, undefined, { abortSignal });
+    for await (const page of pages.byPage({ maxPageSize: PAGE_LIST_PAGE_SIZE })) {
       for (const r of page.pageRange ?? []) ranges.push({ start: r.start, end: r.end + 1 });
     }
   } catch (e) {
     throw errors.storage(`listing page ranges of ${describeBlob(blob)}`, e);
   }
-  return normalize(ranges);
+  return within ? clip(normalize(ranges), within.start, within.end) : normalize(ranges);
 }
 
 /** `Get Page Ranges Diff` against an earlier snapshot of the same blob. */
