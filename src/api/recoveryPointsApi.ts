@@ -18,7 +18,7 @@
 import type { HttpResponseInit } from '@azure/functions';
 import type { ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
-import { listRecoveryPointsChecked, readRecoveryPoint, type UnreadablePoint } from '../catalog/recoveryPoints';
+import { listRecoveryPointsChecked, newestFirst, readRecoveryPoint, type UnreadablePoint } from '../catalog/recoveryPoints';
 import { errors, isDeltavaultError, storageCode } from '../errors';
 import { answerWithProblems, problemFromZod, problemResponse, type ProblemContext } from '../http/problem';
 import { checkBlockHashes, readBlockHashes } from '../vault/blockHashList';
@@ -82,7 +82,7 @@ export function recoveryPointsApi(vault: ContainerClient | (() => ContainerClien
 async function listOrEmpty(disk: VaultDisk): Promise<(ReturnType<typeof summarize> | UnreadablePoint)[]> {
   try {
     const { points, unreadable } = await listRecoveryPointsChecked(disk);
-    return [...points, ...unreadable].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+    return [...points, ...unreadable].sort(newestFirst);
   } catch (e) {
     if (storageCode(e) === 'ContainerNotFound') return [];
     if (isDeltavaultError(e)) throw e;

@@ -9,7 +9,7 @@
  * go: prune runs in the disk's one orchestration (no job of the disk runs meanwhile), and the
  * grace also covers a job that is slow rather than dead.
  */
-import { RECOVERY_POINT_METADATA_KEY, vaultPaths } from '../vault/vaultLayout';
+import { vaultPaths } from '../vault/vaultLayout';
 import type { VaultDisk } from '../vault/vaultDisk';
 import { readChain } from '../vault/chainState';
 import { deleteBlobIfExists } from '../vault/jsonBlob';
@@ -36,11 +36,10 @@ export async function collectOrphans(vault: VaultDisk, now: Date, graceMs = ORPH
   const orphan = (rpId: string | undefined): boolean => rpId !== undefined && rpId !== head && !live.has(rpId);
   const report: OrphanReport = { vaultSnapshots: 0, hashLists: 0, jobDocuments: 0 };
 
-  for await (const item of container.listBlobsFlat({ prefix: vault.base.name, includeSnapshots: true, includeMetadata: true })) {
-    if (item.name !== vault.base.name || !item.snapshot) continue;
-    if (!orphan(item.metadata?.[RECOVERY_POINT_METADATA_KEY]) || snapshotTime(item.snapshot).getTime() > cutoff) continue;
+  for await (const { snapshot, recoveryPointId } of vault.baseSnapshots()) {
+    if (!orphan(recoveryPointId) || snapshotTime(snapshot).getTime() > cutoff) continue;
     try {
-      await vault.base.withSnapshot(item.snapshot).deleteIfExists();
+      await vault.base.withSnapshot(snapshot).deleteIfExists();
     } catch (e) {
       throw errors.storage(`deleting an orphaned vault snapshot of ${diskKey}`, e);
     }

@@ -34,20 +34,21 @@ export async function listRecoveryPoints(vault: VaultDisk): Promise<RecoveryPoin
 export async function listRecoveryPointsChecked(vault: VaultDisk): Promise<{ points: RecoveryPointSummary[]; unreadable: UnreadablePoint[] }> {
   const points: RecoveryPointSummary[] = [];
   const unreadable: UnreadablePoint[] = [];
-  const prefix = vaultPaths.pointsPrefix(vault.diskKey);
-  for await (const item of vault.container.listBlobsFlat({ prefix })) {
-    if (!item.name.endsWith('.json')) continue;
+  for (const id of await listRecoveryPointIds(vault)) {
     try {
-      const found = await readJson(vault.container, item.name, manifestSchema);
+      const found = await readJson(vault.container, vaultPaths.manifest(vault.diskKey, id), manifestSchema);
       if (found) points.push(summarize(found.value));
     } catch (e) {
       if (!isDeltavaultError(e, 'MANIFEST_INVALID')) throw e;
-      const id = item.name.slice(prefix.length, -'.json'.length);
       unreadable.push({ id, createdAt: createdAtOf(id), error: { code: e.code, message: e.message } });
     }
   }
-  const newestFirst = <T extends { createdAt: string }>(a: T, b: T): number => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0);
   return { points: points.sort(newestFirst), unreadable: unreadable.sort(newestFirst) };
+}
+
+/** Orders points (or anything with a `createdAt` ISO time) newest first. */
+export function newestFirst<T extends { createdAt: string }>(a: T, b: T): number {
+  return a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0;
 }
 
 function createdAtOf(id: string): string {

@@ -13,13 +13,18 @@ export class VaultDisk {
     this.base = container.getPageBlobClient(vaultPaths.base(diskKey));
   }
 
+  /** Every snapshot of the base blob, with the recovery point id it is tagged with (if any). */
+  async *baseSnapshots(): AsyncGenerator<{ snapshot: string; recoveryPointId?: string }> {
+    const items = this.container.listBlobsFlat({ prefix: this.base.name, includeSnapshots: true, includeMetadata: true });
+    for await (const item of items) {
+      if (item.name === this.base.name && item.snapshot) yield { snapshot: item.snapshot, recoveryPointId: item.metadata?.[RECOVERY_POINT_METADATA_KEY] };
+    }
+  }
+
   /** Snapshots of the base blob tagged as recovery point `rpId` (normally one). */
   async snapshotsOf(rpId: string): Promise<string[]> {
     const found: string[] = [];
-    const items = this.container.listBlobsFlat({ prefix: this.base.name, includeSnapshots: true, includeMetadata: true });
-    for await (const item of items) {
-      if (item.name === this.base.name && item.snapshot && item.metadata?.[RECOVERY_POINT_METADATA_KEY] === rpId) found.push(item.snapshot);
-    }
+    for await (const s of this.baseSnapshots()) if (s.recoveryPointId === rpId) found.push(s.snapshot);
     return found;
   }
 }

@@ -71,8 +71,9 @@ async function secondJobPlanned(name: string): Promise<{ f: Fixture; snapshot: S
 /** How many snapshots the vault base blob has (one per sealed recovery point). */
 async function baseSnapshotCount(f: Fixture): Promise<number> {
   let n = 0;
-  for await (const item of f.container.listBlobsFlat({ prefix: f.vault.base.name, includeSnapshots: true })) {
-    if (item.name === f.vault.base.name && item.snapshot) n++;
+  for await (const snapshot of f.vault.baseSnapshots()) {
+    void snapshot;
+    n++;
   }
   return n;
 }
