@@ -100,11 +100,9 @@ export async function sealRecoveryPoint(vault: VaultDisk, jobId: string, options
       // The chunk results stream through the merge a few at a time (each holds its blocks'
       // hashes), so the seal's memory does not grow with the disk; their counters add up here.
       const totals = emptyTotals();
-      const [properties, written] = await Promise.all([
-        vault.base.getProperties(),
-        writeBlockHashes(container, vaultPaths.blockHashes(diskKey, rpId), plan.blockBytes, mergeHashes(vault, plan, oldHashes, firstOld, totals)),
-      ]);
-      baseEtag = properties.etag;
+      const written = await writeBlockHashes(container, vaultPaths.blockHashes(diskKey, rpId), plan.blockBytes, mergeHashes(vault, plan, oldHashes, firstOld, totals));
+      // Read under the lease above; a snapshot leaves the base's ETag as it was.
+      baseEtag = baseRead.value.etag;
       manifest = await writeManifest(vault, plan, rpId, pointAt, vaultSnapshot, totals, written, now);
     }
     // The job's documents are known now (nothing writes them any more): list them meanwhile.
