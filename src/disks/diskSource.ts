@@ -67,5 +67,17 @@ export interface DiskSource {
   allocatedRanges(snapshotId: string, abortSignal?: AbortSignal): Promise<ByteRange[]>;
   /** Ranges changed between two snapshots of this disk, normalized. */
   changedRanges(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal): Promise<RangeDiff>;
+  /**
+   * The same listings page by page, in offset order, for a planner that must not hold a whole
+   * list (a fragmented disk has millions of ranges). Ranges within a page are sorted by start;
+   * a page's changed and cleared ranges each are, and later pages start after earlier ones.
+   */
+  allocatedRangePages(snapshotId: string, abortSignal?: AbortSignal): AsyncIterable<ByteRange[]>;
+  changedRangePages(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal): AsyncIterable<RangeDiff>;
   openReader(snapshotId: string): Promise<SnapshotReader>;
+}
+
+/** A listing answered whole, as one page (for sources whose service has no paged listing). */
+export async function* onePage<T>(list: () => Promise<T>): AsyncGenerator<T, void, undefined> {
+  yield await list();
 }

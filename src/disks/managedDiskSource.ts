@@ -27,7 +27,7 @@ import { formatComputeResourceId, parseComputeResourceId, parseDiskId, sameResou
 import { errors, isDeltavaultError } from '../errors';
 import type { ByteRange } from '../ranges/byteRange';
 import { assertJobId } from '../vault/vaultLayout';
-import type { DiffFidelity, DiskSource, RangeDiff, SnapshotReader, SourceSnapshot } from './diskSource';
+import { onePage, type DiffFidelity, type DiskSource, type RangeDiff, type SnapshotReader, type SourceSnapshot } from './diskSource';
 import { DiskGrants, MAX_GRANT_SECONDS, boundGrantSeconds, grantsForDisk } from './managedDiskGrants';
 import { DISK_TAG, JOB_TAG, diskTagValue, snapshotNameFor, snapshotTags } from './managedDiskNaming';
 import { DEFAULT_RANGE_WINDOW_BYTES, accessUrlClient, allocatedWindow, diffWindow, queryWindowed } from './managedDiskRanges';
@@ -232,6 +232,14 @@ export class ManagedDiskSource implements DiskSource {
 
   changedRanges(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal): Promise<RangeDiff> {
     return this.seeingAccessUrls(() => this.diff(prevSnapshotId, snapshotId, abortSignal));
+  }
+
+  allocatedRangePages(snapshotId: string, abortSignal?: AbortSignal): AsyncIterable<ByteRange[]> {
+    return onePage(() => this.allocatedRanges(snapshotId, abortSignal));
+  }
+
+  changedRangePages(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal): AsyncIterable<RangeDiff> {
+    return onePage(() => this.changedRanges(prevSnapshotId, snapshotId, abortSignal));
   }
 
   private async listAllocated(snapshotId: string, abortSignal?: AbortSignal): Promise<ByteRange[]> {

@@ -7,7 +7,7 @@ import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
 import type { DiffFidelity, DiskSource, RangeDiff, SnapshotReader, SourceSnapshot } from './diskSource';
 import type { ByteRange } from '../ranges/byteRange';
 import { errors, storageStatus } from '../errors';
-import { describeBlob, listAllocatedRanges, listRangeDiff } from '../util/pageBlobRanges';
+import { allocatedRangePages, describeBlob, listAllocatedRanges, listRangeDiff, rangeDiffPages } from '../util/pageBlobRanges';
 import { detectFidelity, readPageBlobInto } from '../util/pageBlobIo';
 import { settle, unwrap } from '../util/settle';
 import { blobCopySource } from '../util/copySources';
@@ -111,6 +111,14 @@ export class PageBlobSource implements DiskSource {
 
   changedRanges(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal): Promise<RangeDiff> {
     return listRangeDiff(this.blob.withSnapshot(snapshotId), prevSnapshotId, abortSignal);
+  }
+
+  allocatedRangePages(snapshotId: string, abortSignal?: AbortSignal): AsyncIterable<ByteRange[]> {
+    return allocatedRangePages(this.blob.withSnapshot(snapshotId), abortSignal);
+  }
+
+  changedRangePages(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal): AsyncIterable<RangeDiff> {
+    return rangeDiffPages(this.blob.withSnapshot(snapshotId), prevSnapshotId, abortSignal);
   }
 
   async openReader(snapshotId: string): Promise<SnapshotReader> {

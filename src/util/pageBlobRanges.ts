@@ -6,6 +6,38 @@ import { errors } from '../errors';
 const PAGE_LIST_PAGE_SIZE = 5000;
 
 /**
+ * Allocated ranges of a page blob (or of one of its snapshots), page by page as the service
+ * lists them (in offset order), so a caller that sweeps them never holds the whole list.
+ */
+export async function* allocatedRangePages(blob: PageBlobClient, abortSignal?: AbortSignal): AsyncGenerator<ByteRange[], void, undefined> {
+  try {
+    for await (const page of blob.listPageRanges(0, undefined, { abortSignal }).byPage({ maxPageSize: PAGE_LIST_PAGE_SIZE })) {
+      yield (page.pageRange ?? []).map((r) => ({ start: r.start, end: r.end + 1 }));
+    }
+  } catch (e) {
+    throw errors.storage(`listing page ranges of ${describeBlob(blob)}`, e);
+  }
+}
+
+/** `Get Page Ranges Diff` against an earlier snapshot of the same blob, page by page. */
+export async function* rangeDiffPages(
+  blob: PageBlobClient,
+  prevSnapshot: string,
+  abortSignal?: AbortSignal,
+): AsyncGenerator<{ changed: ByteRange[]; cleared: ByteRange[] }, void, undefined> {
+  try {
+    for await (const page of blob.listPageRangesDiff(0, 0, prevSnapshot, { abortSignal }).byPage({ maxPageSize: PAGE_LIST_PAGE_SIZE })) {
+      yield {
+        changed: (page.pageRange ?? []).map((r) => ({ start: r.start, end: r.end + 1 })),
+        cleared: (page.clearRange ?? []).map((r) => ({ start: r.start, end: r.end + 1 })),
+      };
+    }
+  } catch (e) {
+    throw errors.storage(`diffing page ranges of ${describeBlob(blob)}`, e);
+  }
+}
+
+/**
  * Allocated ranges of a page blob (or of one of its snapshots, given a snapshot client), normalized;
  * with `within`, only those inside it (one slice of a large blob is listed, not the whole blob).
  */
@@ -30,14 +62,9 @@ export async function listRangeDiff(
 ): Promise<{ changed: ByteRange[]; cleared: ByteRange[] }> {
   const changed: ByteRange[] = [];
   const cleared: ByteRange[] = [];
-  try {
-    const pages = blob.listPageRangesDiff(0, 0, prevSnapshot, { abortSignal }).byPage({ maxPageSize: PAGE_LIST_PAGE_SIZE });
-    for await (const page of pages) {
-      for (const r of page.pageRange ?? []) changed.push({ start: r.start, end: r.end + 1 });
-      for (const r of page.clearRange ?? []) cleared.push({ start: r.start, end: r.end + 1 });
-    }
-  } catch (e) {
-    throw errors.storage(`diffing page ranges of ${describeBlob(blob)}`, e);
+  for await (const page of rangeDiffPages(blob, prevSnapshot, abortSignal)) {
+    changed.push(...page.changed);
+    cleared.push(...page.cleared);
   }
   return { changed: normalize(changed), cleared: normalize(cleared) };
 }

@@ -78,6 +78,12 @@ class FailingSource implements DiskSource {
   changedRanges(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal) {
     return this.inner.changedRanges(prevSnapshotId, snapshotId, abortSignal);
   }
+  allocatedRangePages(snapshotId: string, abortSignal?: AbortSignal) {
+    return this.inner.allocatedRangePages(snapshotId, abortSignal);
+  }
+  changedRangePages(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal) {
+    return this.inner.changedRangePages(prevSnapshotId, snapshotId, abortSignal);
+  }
   async openReader(snapshotId: string): Promise<SnapshotReader> {
     const reader = await this.inner.openReader(snapshotId);
     return {
