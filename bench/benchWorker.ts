@@ -13,10 +13,14 @@ import { overrideSource } from '../src/disks/overrideSource';
 import { normalize } from '../src/ranges/byteRange';
 import { VaultDisk } from '../src/vault/vaultDisk';
 import { runBackup } from '../src/backup/runBackup';
+import { planBackup } from '../src/backup/planBackup';
+import type { ByteRange } from '../src/ranges/byteRange';
 import { restoreToPageBlob } from '../src/restore/restoreToPageBlob';
 
 interface Task {
-  kind: 'backup' | 'restore';
+  /** `plan`: snapshot and plan only, of a disk whose listing is `fragmentedRanges` ranges. */
+  kind: 'backup' | 'restore' | 'plan';
+  fragmentedRanges?: number;
   connectionString: string;
   container: string;
   diskBlob?: string;
@@ -36,6 +40,23 @@ interface Task {
 function withExactDiff(inner: PageBlobSource, written: [number, number][]): DiskSource {
   const changed = normalize(written.map(([start, end]) => ({ start, end })));
   return overrideSource(inner, { changedRanges: async () => ({ changed, cleared: [] }) });
+}
+
+/**
+ * The page-blob source, listing `count` ranges of 4 KiB spread evenly over the disk as its
+ * snapshot's allocation, page by page as the service would: a disk fragmented far beyond what
+ * the emulator could be written into in a bench's time. Only planning reads the listing.
+ */
+function withFragmentedListing(inner: PageBlobSource, sizeBytes: number, count: number): DiskSource {
+  const stride = Math.floor(sizeBytes / count / 512) * 512;
+  async function* pages(): AsyncGenerator<ByteRange[]> {
+    for (let first = 0; first < count; first += 5000) {
+      const page: ByteRange[] = [];
+      for (let i = first; i < Math.min(count, first + 5000); i++) page.push({ start: i * stride, end: i * stride + 4096 });
+      yield page;
+    }
+  }
+  return overrideSource(inner, { allocatedRangePages: () => pages() });
 }
 
 /** Every HTTP request this process makes, by step and kind (`GET blob`, `PUT page`, …). */
@@ -77,6 +98,13 @@ async function main(): Promise<void> {
     const outcome = await runBackup(source, new VaultDisk(container, task.diskKey!), task.jobId!, { concurrency: task.concurrency, onStep, ...(task.blockBytes ? { blockBytes: task.blockBytes } : {}) });
     endStep();
     counters = { plan: outcome.plan, totals: outcome.totals, recoveryPointId: outcome.recoveryPoint.id, steps };
+  } else if (task.kind === 'plan') {
+    const blob = container.getPageBlobClient(task.diskBlob!);
+    const sizeBytes = (await blob.getProperties()).contentLength!;
+    const source = withFragmentedListing(new PageBlobSource(container, blob), sizeBytes, task.fragmentedRanges!);
+    const snapshot = await source.createSnapshot(task.jobId!);
+    const plan = await planBackup(source, new VaultDisk(container, task.diskKey!), task.jobId!, snapshot);
+    counters = { planned: { mode: plan.mode, chunks: plan.chunks.length, allocatedBytes: plan.bytes.allocated } };
   } else {
     const result = await restoreToPageBlob(container, task.recoveryPointId!, container.getPageBlobClient(task.target!), `bench-${Date.now()}`, {
       concurrency: task.concurrency,

@@ -6,7 +6,8 @@
  *   - a full backup, incremental backups with 1 % and 10 % of the disk changed, a restore,
  *     all of a sparse 1 GiB disk; and the same backups of an 8 GiB disk (its peak RSS, and
  *     its exact-diff figures as `largeDiskExactDiff`); the peak RSS of a full backup of a sparse
- *     4 TiB disk (`sparseHugeDisk`); and each 1 GiB change set's bare requests replayed, the
+ *     4 TiB disk (`sparseHugeDisk`); the peak RSS of planning a 4 TiB disk whose allocation
+ *     lists two million ranges (`fragmentedPlan`); and each 1 GiB change set's bare requests replayed, the
  *     emulator's floor for it (`requestFloor`).
  * Each backup and restore runs in its own process (benchWorker.ts) so its peak RSS is its own,
  * and reports its time and HTTP requests per step (snapshot, plan, copy, seal).
@@ -38,6 +39,8 @@ const LARGE_DISK_BYTES = 8 * GiB;
 /** Azure's largest page blob disk size class: a 4 TiB disk holding 256 MiB in 4,096 scattered extents. */
 const HUGE_DISK_BYTES = 4 * 1024 * GiB;
 const HUGE_DISK_EXTENTS = 4096;
+/** Ranges in the allocation of the fragmented 4 TiB disk that is only planned. */
+const FRAGMENTED_RANGES = 2_000_000;
 /** Share of the sparse disks that holds data. */
 const ALLOCATED_SHARE = 0.25;
 
@@ -134,6 +137,7 @@ interface WorkerResult {
   wallMs: number;
   peakRssMiB: number;
   totals?: { bytesWritten: number; bytesRead: number; putPageCalls: number; bytesCleared: number };
+  planned?: { mode: string; chunks: number; allocatedBytes: number };
   plan?: { mode: string; fidelity: string; bytes: { changed: number } };
   recoveryPointId?: string;
   bytesWritten?: number;
@@ -267,6 +271,20 @@ async function main(): Promise<void> {
     const hugeFull = await worker({ ...base, kind: 'backup', diskBlob: huge.name, diskKey: 'huge', jobId: 'bench-huge' });
     const hugeDisk = { diskBytes: HUGE_DISK_BYTES, allocatedBytes: HUGE_DISK_EXTENTS * 65536, extents: HUGE_DISK_EXTENTS, peakRssMiB: round(hugeFull.peakRssMiB, 1), fullBackupMs: round(hugeFull.wallMs) };
 
+    // Nor with the number of ranges: the plan of a 4 TiB disk whose allocation lists two million
+    // ranges (the listing is generated page by page; the vault and its chunk documents are real).
+    console.log(`planning a ${HUGE_DISK_BYTES / GiB / 1024} TiB disk whose allocation is ${FRAGMENTED_RANGES.toLocaleString('en')} ranges (memory)…`);
+    const fragmented = container.getPageBlobClient('vm/fragmented.vhd');
+    await fragmented.create(HUGE_DISK_BYTES);
+    const fragmentedRun = await worker({ ...base, kind: 'plan', diskBlob: fragmented.name, diskKey: 'fragmented', jobId: 'bench-fragmented', fragmentedRanges: FRAGMENTED_RANGES });
+    const fragmentedPlan = {
+      diskBytes: HUGE_DISK_BYTES,
+      ranges: FRAGMENTED_RANGES,
+      chunks: fragmentedRun.planned!.chunks,
+      peakRssMiB: round(fragmentedRun.peakRssMiB, 1),
+      planMs: round(fragmentedRun.wallMs),
+    };
+
     console.log('devhost: 1,000 no-op activities fanned out, then the same with a SIGKILL and restart midway…');
     const devhost = await measureDevhost(cs);
 
@@ -311,6 +329,11 @@ async function main(): Promise<void> {
       ['peak RSS, 1 GiB disk', `${metrics.peakRssMiB} MiB`, 'target < 300'],
       ['peak RSS, 8 GiB disk', `${metrics.peakRssMiBLargeDisk} MiB`, 'target < 300'],
       ['peak RSS, sparse 4 TiB disk', `${hugeDisk.peakRssMiB} MiB`, `target < 300; ${HUGE_DISK_EXTENTS} extents backed up in ${round(hugeDisk.fullBackupMs / 1000, 1)} s`],
+      [
+        'peak RSS, planning 2 M ranges',
+        `${fragmentedPlan.peakRssMiB} MiB`,
+        `target < 300; a 4 TiB disk's ${FRAGMENTED_RANGES.toLocaleString('en')} allocated ranges planned into ${fragmentedPlan.chunks} chunks in ${round(fragmentedPlan.planMs / 1000, 1)} s`,
+      ],
       ['devhost, 1,000 no-op activities', `${metrics.devhostMsPerActivity} ms`, 'per activity, fan-out with Task.all'],
       ['devhost, same with a SIGKILL restart', `${metrics.devhostMsPerActivityWithRestart} ms`, 'per activity, host killed a third of the way in'],
       ['— what Azurite allows: the bare GET + Put Page per changed extent, replayed (results.json requestFloor) —', '', ''],
@@ -351,6 +374,8 @@ async function main(): Promise<void> {
       supersetDiff: superset,
       /** Memory of a full backup of a sparse 4 TiB disk: it does not grow with the disk's size. */
       sparseHugeDisk: hugeDisk,
+      /** Memory of planning a 4 TiB disk whose allocation lists two million ranges: it does not grow with the range count. */
+      fragmentedPlan,
       /** The bare requests of each 1 GiB change set replayed: the best any engine could do on Azurite. */
       requestFloor: floor,
       /** The same figures on the larger disk's exact-diff chain (1 % and 10 % of 8 GiB changed). */
