@@ -12,7 +12,6 @@
  */
 import { AnonymousCredential, PageBlobClient, type StoragePipelineOptions } from '@azure/storage-blob';
 import { ByteRange, normalize } from '../ranges/byteRange';
-import { forEachBounded } from '../util/boundedPool';
 
 /** 16 GiB: 2,048 requests for the largest (32 TiB) disk, each on a range a sparse disk answers fast. */
 export const DEFAULT_RANGE_WINDOW_BYTES = 16 * 1024 ** 3;
@@ -54,13 +53,14 @@ function isServerTimeout(e: unknown): boolean {
   return code === 'OperationTimedOut' || status === 503 || (status === 500 && code === 'InternalError');
 }
 
-/** Runs `query` over `[0, sizeBytes)` in windows; returns the normalized union of the answers. */
-export async function queryWindowed(sizeBytes: number, query: WindowQuery, options: WindowedOptions = {}): Promise<{ ranges: ByteRange[]; cleared: ByteRange[] }> {
+/**
+ * Runs `query` over `[0, sizeBytes)` in windows, a few at once, and yields each window's answer
+ * (normalized) in offset order as soon as it and every window before it are in: a caller that
+ * sweeps the answers never holds more than the windows in flight.
+ */
+export async function* queryWindowedPages(sizeBytes: number, query: WindowQuery, options: WindowedOptions = {}): AsyncGenerator<{ ranges: ByteRange[]; cleared: ByteRange[] }, void, undefined> {
   const window = Math.max(512, alignDown(options.windowBytes ?? DEFAULT_RANGE_WINDOW_BYTES));
   const minWindow = Math.max(512, alignDown(options.minWindowBytes ?? MIN_RANGE_WINDOW_BYTES));
-  const starts: number[] = [];
-  for (let offset = 0; offset < sizeBytes; offset += window) starts.push(offset);
-  const answers: Array<{ ranges: ByteRange[]; cleared: ByteRange[] }> = new Array(starts.length);
 
   async function ask(offset: number, count: number): Promise<{ ranges: ByteRange[]; cleared: ByteRange[] }> {
     options.onWindow?.(offset, count);
@@ -77,17 +77,38 @@ export async function queryWindowed(sizeBytes: number, query: WindowQuery, optio
     return { ranges: [...a.ranges, ...b.ranges], cleared: [...a.cleared, ...b.cleared] };
   }
 
-  await forEachBounded(
-    starts.map((start, index) => ({ start, index })),
-    RANGE_WINDOWS_AT_ONCE,
-    async ({ start, index }) => {
-      answers[index] = await ask(start, Math.min(window, sizeBytes - start));
-    },
-  );
-  return {
-    ranges: normalize(answers.flatMap((a) => a.ranges)),
-    cleared: normalize(answers.flatMap((a) => a.cleared)),
+  const inFlight: Promise<{ ranges: ByteRange[]; cleared: ByteRange[] }>[] = [];
+  let next = 0;
+  const refill = (): void => {
+    while (inFlight.length < RANGE_WINDOWS_AT_ONCE && next < sizeBytes) {
+      const pending = ask(next, Math.min(window, sizeBytes - next));
+      pending.catch(() => undefined);
+      inFlight.push(pending);
+      next += window;
+    }
   };
+  try {
+    refill();
+    while (inFlight.length > 0) {
+      const answer = await (inFlight.shift() as Promise<{ ranges: ByteRange[]; cleared: ByteRange[] }>);
+      refill();
+      yield { ranges: normalize(answer.ranges), cleared: normalize(answer.cleared) };
+    }
+  } finally {
+    // A caller that stops early (or a failed window) leaves the other windows to settle unread.
+    await Promise.allSettled(inFlight);
+  }
+}
+
+/** Runs `query` over `[0, sizeBytes)` in windows; returns the normalized union of the answers. */
+export async function queryWindowed(sizeBytes: number, query: WindowQuery, options: WindowedOptions = {}): Promise<{ ranges: ByteRange[]; cleared: ByteRange[] }> {
+  const ranges: ByteRange[] = [];
+  const cleared: ByteRange[] = [];
+  for await (const page of queryWindowedPages(sizeBytes, query, options)) {
+    for (const r of page.ranges) ranges.push(r);
+    for (const r of page.cleared) cleared.push(r);
+  }
+  return { ranges: normalize(ranges), cleared: normalize(cleared) };
 }
 
 /**

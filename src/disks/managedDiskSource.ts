@@ -24,13 +24,13 @@ import type { StoragePipelineOptions } from '@azure/storage-blob';
 import { armFailure, armFailureFacts, isTransientArmFailure } from '../azure/armFailures';
 import { computeClient, type ArmAccess } from '../azure/armAccess';
 import { formatComputeResourceId, parseComputeResourceId, parseDiskId, sameResourceId, type ComputeResourceId } from '../azure/armResourceId';
-import { errors, isDeltavaultError } from '../errors';
-import type { ByteRange } from '../ranges/byteRange';
+import { errors, isDeltavaultError, type DeltavaultError } from '../errors';
+import { normalize, type ByteRange } from '../ranges/byteRange';
 import { assertJobId } from '../vault/vaultLayout';
-import { onePage, type DiffFidelity, type DiskSource, type RangeDiff, type SnapshotReader, type SourceSnapshot } from './diskSource';
+import { type DiffFidelity, type DiskSource, type RangeDiff, type SnapshotReader, type SourceSnapshot } from './diskSource';
 import { DiskGrants, MAX_GRANT_SECONDS, boundGrantSeconds, grantsForDisk } from './managedDiskGrants';
 import { DISK_TAG, JOB_TAG, diskTagValue, snapshotNameFor, snapshotTags } from './managedDiskNaming';
-import { DEFAULT_RANGE_WINDOW_BYTES, accessUrlClient, allocatedWindow, diffWindow, queryWindowed } from './managedDiskRanges';
+import { DEFAULT_RANGE_WINDOW_BYTES, accessUrlClient, allocatedWindow, diffWindow, queryWindowedPages } from './managedDiskRanges';
 
 /** The 512-byte footer that makes a managed disk's access URL a fixed VHD. */
 export const VHD_FOOTER_BYTES = 512;
@@ -226,33 +226,103 @@ export class ManagedDiskSource implements DiskSource {
     }
   }
 
-  allocatedRanges(snapshotId: string, abortSignal?: AbortSignal): Promise<ByteRange[]> {
-    return this.seeingAccessUrls(() => this.listAllocated(snapshotId, abortSignal));
+  async allocatedRanges(snapshotId: string, abortSignal?: AbortSignal): Promise<ByteRange[]> {
+    const ranges: ByteRange[] = [];
+    for await (const page of this.allocatedRangePages(snapshotId, abortSignal)) for (const r of page) ranges.push(r);
+    return normalize(ranges);
   }
 
-  changedRanges(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal): Promise<RangeDiff> {
-    return this.seeingAccessUrls(() => this.diff(prevSnapshotId, snapshotId, abortSignal));
+  async changedRanges(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal): Promise<RangeDiff> {
+    const changed: ByteRange[] = [];
+    const cleared: ByteRange[] = [];
+    for await (const page of this.changedRangePages(prevSnapshotId, snapshotId, abortSignal)) {
+      for (const r of page.changed) changed.push(r);
+      for (const r of page.cleared) cleared.push(r);
+    }
+    return { changed: normalize(changed), cleared: normalize(cleared) };
   }
 
-  allocatedRangePages(snapshotId: string, abortSignal?: AbortSignal): AsyncIterable<ByteRange[]> {
-    return onePage(() => this.allocatedRanges(snapshotId, abortSignal));
+  /** Window by window, in offset order, under a read grant held until the last page is read (or the reader stops). */
+  allocatedRangePages(snapshotId: string, abortSignal?: AbortSignal): AsyncGenerator<ByteRange[], void, undefined> {
+    return this.seeingAccessUrls(() => this.listAllocatedPages(snapshotId, abortSignal));
   }
 
-  changedRangePages(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal): AsyncIterable<RangeDiff> {
-    return onePage(() => this.changedRanges(prevSnapshotId, snapshotId, abortSignal));
+  /** The diff window by window, in offset order, under read grants on both snapshots. */
+  changedRangePages(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal): AsyncGenerator<RangeDiff, void, undefined> {
+    return this.seeingAccessUrls(() => this.diffPages(prevSnapshotId, snapshotId, abortSignal));
   }
 
-  private async listAllocated(snapshotId: string, abortSignal?: AbortSignal): Promise<ByteRange[]> {
+  private async *listAllocatedPages(snapshotId: string, abortSignal?: AbortSignal): AsyncGenerator<ByteRange[], void, undefined> {
     const info = await this.snapshotInfo(snapshotId);
-    return this.withSnapshotAccess([snapshotId], this.listingSeconds(info.sizeBytes), 'listing page ranges', async ([url]) => {
-      const client = accessUrlClient(url as string, this.options.storageOptions);
-      const size = await this.probe(client);
-      const { ranges } = await queryWindowed(size, allocatedWindow(client), { windowBytes: this.options.rangeWindowBytes, abortSignal });
-      return ranges;
+    const { storageOptions, rangeWindowBytes } = this.options;
+    const probe = (client: ReturnType<typeof accessUrlClient>): Promise<number> => this.probe(client);
+    yield* this.grantedPages([snapshotId], this.listingSeconds(info.sizeBytes), 'listing page ranges', async function* ([url]) {
+      const client = accessUrlClient(url as string, storageOptions);
+      const size = await probe(client);
+      for await (const page of queryWindowedPages(size, allocatedWindow(client), { windowBytes: rangeWindowBytes, abortSignal })) yield page.ranges;
     });
   }
 
-  private async diff(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal): Promise<RangeDiff> {
+  private async *diffPages(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal): AsyncGenerator<RangeDiff, void, undefined> {
+    const cur = await this.assertDiffable(prevSnapshotId, snapshotId);
+    const { storageOptions, rangeWindowBytes } = this.options;
+    const probe = (client: ReturnType<typeof accessUrlClient>): Promise<number> => this.probe(client);
+    const unavailable = (code: string): DeltavaultError =>
+      errors.diffUnavailable(`${this.description}: ${prevSnapshotId} → ${snapshotId}`, `the storage service answered ${code}`);
+    yield* this.grantedPages([prevSnapshotId, snapshotId], this.listingSeconds(cur.sizeBytes), 'diffing page ranges', async function* ([prevUrl, curUrl]) {
+      const client = accessUrlClient(curUrl as string, storageOptions);
+      const size = await probe(client);
+      try {
+        for await (const page of queryWindowedPages(size, diffWindow(client, prevUrl as string), { windowBytes: rangeWindowBytes, abortSignal })) {
+          yield { changed: page.ranges, cleared: page.cleared };
+        }
+      } catch (e) {
+        const facts = armFailureFacts(e);
+        if (facts.status === 409 && facts.code?.startsWith('PreviousSnapshot')) throw unavailable(facts.code);
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * Pages read while the snapshots' grants are held: acquired before the first page, released
+   * when the pages end, fail, or the reader stops early. Counts as a SAS call in flight.
+   */
+  private async *grantedPages<T>(snapshotIds: string[], seconds: number, operation: string, pages: (urls: string[]) => AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
+    const resource = snapshotIds.join(' → ');
+    const leases = await this.grants.acquire(snapshotIds, seconds).catch((e: unknown) => {
+      throw armFailure(operation, resource, e);
+    });
+    let failed = false;
+    try {
+      yield* pages(leases.map((l) => l.accessUrl));
+    } catch (e) {
+      failed = true;
+      throw armFailure(operation, resource, e);
+    } finally {
+      await this.grants.release(leases).catch((revokeError: unknown) => {
+        if (!failed) throw revokeError;
+      });
+    }
+  }
+
+  /**
+   * Runs a listing counted, from its first synchronous step (the first `next()`), as one that
+   * will read an access URL's answer, so a diffFidelity() made meanwhile waits for it instead
+   * of granting access itself.
+   */
+  private async *seeingAccessUrls<T>(pages: () => AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
+    this.sasCallsInFlight += 1;
+    try {
+      yield* pages();
+    } finally {
+      this.sasCallsInFlight -= 1;
+      if (this.sasCallsInFlight === 0) this.wakeFidelityWaiters();
+    }
+  }
+
+  /** The current snapshot's facts, once it is clear the service can diff the two at all. */
+  private async assertDiffable(prevSnapshotId: string, snapshotId: string): Promise<{ sizeBytes: number }> {
     const [prev, cur] = await Promise.all([this.snapshotInfo(prevSnapshotId), this.snapshotInfo(snapshotId)]);
     const boundary = this.options.diffSizeBoundaryBytes ?? DIFF_SIZE_BOUNDARY_BYTES;
     if (prev.diskSizeBytes <= boundary !== cur.diskSizeBytes <= boundary) {
@@ -261,20 +331,7 @@ export class ManagedDiskSource implements DiskSource {
         `the disk was resized across ${boundary / 1024 ** 4} TiB between the snapshots (${prev.diskSizeBytes} → ${cur.diskSizeBytes} bytes)`,
       );
     }
-    return this.withSnapshotAccess([prevSnapshotId, snapshotId], this.listingSeconds(cur.sizeBytes), 'diffing page ranges', async ([prevUrl, curUrl]) => {
-      const client = accessUrlClient(curUrl as string, this.options.storageOptions);
-      const size = await this.probe(client);
-      try {
-        const diff = await queryWindowed(size, diffWindow(client, prevUrl as string), { windowBytes: this.options.rangeWindowBytes, abortSignal });
-        return { changed: diff.ranges, cleared: diff.cleared };
-      } catch (e) {
-        const facts = armFailureFacts(e);
-        if (facts.status === 409 && facts.code?.startsWith('PreviousSnapshot')) {
-          throw errors.diffUnavailable(`${this.description}: ${prevSnapshotId} → ${snapshotId}`, `the storage service answered ${facts.code}`);
-        }
-        throw e;
-      }
-    });
+    return cur;
   }
 
   async openReader(snapshotId: string): Promise<SnapshotReader> {
@@ -391,20 +448,6 @@ export class ManagedDiskSource implements DiskSource {
     const waiters = this.fidelityWaiters;
     this.fidelityWaiters = [];
     for (const wake of waiters) wake();
-  }
-
-  /**
-   * Counts `call` (from its first, synchronous step) as one that will read an access URL's
-   * answer, so a diffFidelity() made meanwhile waits for it instead of granting access itself.
-   */
-  private async seeingAccessUrls<T>(call: () => Promise<T>): Promise<T> {
-    this.sasCallsInFlight += 1;
-    try {
-      return await call();
-    } finally {
-      this.sasCallsInFlight -= 1;
-      if (this.sasCallsInFlight === 0) this.wakeFidelityWaiters();
-    }
   }
 
   /** Runs `work` with access URLs of the snapshots; any failure becomes a scrubbed DeltavaultError naming the operation. */

@@ -142,6 +142,60 @@ test('windows are counted: a 1 GiB disk in 64 MiB windows is 17 requests (1 GiB 
   expect(asked.filter(([, c]) => c === 2 * MiB)).toHaveLength(4);
 });
 
+test('paged listings come window by window in offset order, hold the grant only while read, and revoke when the reader stops early', async () => {
+  const diskId = await emptyManagedDisk(server, RG, 'paged', 1);
+  const source = managedSource(server, diskId, { rangeWindowBytes: 64 * MiB });
+  const data = server.dataOf(diskId);
+  await data.uploadPages(pattern(MiB, 1), 0, MiB);
+  await data.uploadPages(pattern(2 * MiB, 2), 127 * MiB, 2 * MiB); // spans a window boundary
+  await data.uploadPages(pattern(MiB, 3), 900 * MiB, MiB);
+  const snap = await source.createSnapshot('p-1');
+
+  const pages: { start: number; end: number }[][] = [];
+  for await (const page of source.allocatedRangePages(snap.id)) {
+    pages.push(page);
+    expect(server.activeGrants().map((g) => g.resourceId)).toEqual([snap.id]);
+  }
+  // 1 GiB + footer in 64 MiB windows: 17 pages, each its window's ranges, in order.
+  expect(pages).toHaveLength(17);
+  expect(pages.flat()).toEqual([
+    { start: 0, end: MiB },
+    { start: 127 * MiB, end: 128 * MiB },
+    { start: 128 * MiB, end: 129 * MiB },
+    { start: 900 * MiB, end: 901 * MiB },
+  ]);
+  expect(server.activeGrants()).toEqual([]);
+
+  const next = await source.createSnapshot('p-2');
+  const early = source.changedRangePages(snap.id, next.id)[Symbol.asyncIterator]();
+  expect((await early.next()).done).toBe(false);
+  expect(server.activeGrants().map((g) => g.resourceId).sort()).toEqual([snap.id, next.id].sort());
+  await early.return?.();
+  expect(server.activeGrants()).toEqual([]);
+});
+
+test('windowed pages keep at most four windows in flight and yield each as soon as those before it are in', async () => {
+  const { queryWindowedPages } = await import('../../src/disks/managedDiskRanges');
+  let inFlight = 0;
+  let most = 0;
+  const pages = queryWindowedPages(
+    16 * MiB,
+    async (offset, count) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      // Later windows answer first: the order of the pages must not follow.
+      await new Promise((resolve) => setTimeout(resolve, 20 - offset / MiB));
+      inFlight--;
+      return { ranges: [{ start: offset, end: offset + count }], cleared: [], truncated: false };
+    },
+    { windowBytes: MiB },
+  );
+  const starts: number[] = [];
+  for await (const page of pages) starts.push(...page.ranges.map((r) => r.start / MiB));
+  expect(starts).toEqual(Array.from({ length: 16 }, (_, i) => i));
+  expect(most).toBe(4);
+});
+
 test('concurrent listings and a diff of the same snapshots share grants: at most 2 snapshots have access, all revoked', async () => {
   const diskId = await emptyManagedDisk(server, RG, 'shared', 1);
   const source = managedSource(server, diskId);
