@@ -14,7 +14,7 @@
 import type { ByteRange } from '../ranges/byteRange';
 import { DEFAULT_MAX_RANGES_PER_CHUNK } from '../ranges/writePlanning';
 import { WINDOW_BYTES } from '../vault/vaultLayout';
-import { appendAdjacent, classifyDelta, DELTA_LAYERS } from './deltaPlan';
+import { appendAdjacent, classifyDelta, DELTA_LAYERS, type DeltaClass } from './deltaPlan';
 
 /** A chunk document's range lists stay below this (a single window's may exceed it alone). */
 export const DEFAULT_MAX_DOCUMENT_RANGES = 200_000;
@@ -48,6 +48,8 @@ interface Piece {
   start: number;
   end: number;
   mask: number;
+  kind: DeltaClass;
+  touching: boolean;
 }
 
 const NEW = 1 << DELTA_LAYERS.newAllocated;
@@ -92,7 +94,7 @@ export class ChunkBuilder {
         this.window = w;
       }
       const pieceEnd = Math.min(end, (w + 1) * WINDOW_BYTES);
-      this.pieces.push({ start: s, end: pieceEnd, mask });
+      this.pieces.push({ start: s, end: pieceEnd, mask, kind, touching });
       s = pieceEnd;
       // Whole windows covered by an interval that touches nothing hold nothing to copy.
       if (!touching && s < end) {
@@ -121,11 +123,11 @@ export class ChunkBuilder {
     const pieces = this.pieces;
     this.pieces = [];
     if (pieces.length === 0) return;
-    const { blockBytes, sizeBytes, incremental } = this.options;
+    const { blockBytes, sizeBytes } = this.options;
     // The window's touched blocks, as block-index ranges and as byte spans.
     const blocks: ByteRange[] = [];
     for (const p of pieces) {
-      if (classifyDelta(p.mask, incremental) === undefined && (p.mask & TAIL) === 0) continue;
+      if (!p.touching) continue;
       const first = Math.floor(p.start / blockBytes);
       const after = Math.floor((p.end - 1) / blockBytes) + 1;
       const last = blocks[blocks.length - 1];
@@ -140,8 +142,7 @@ export class ChunkBuilder {
     part.blocks = blocks;
     let at = 0;
     for (const p of pieces) {
-      const kind = classifyDelta(p.mask, incremental);
-      if (kind) appendAdjacent(part[kind], p.start, p.end);
+      if (p.kind) appendAdjacent(part[p.kind], p.start, p.end);
       if ((p.mask & (NEW | BASE)) === 0) continue;
       // Clip to the touched spans (both ascending).
       while (at < spans.length && (spans[at] as ByteRange).end <= p.start) at++;

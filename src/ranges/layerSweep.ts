@@ -182,7 +182,7 @@ export interface LayerStream {
 export async function* sweepStreams(layers: number, streams: readonly LayerStream[], sink: IntervalSink): AsyncGenerator<void, void, undefined> {
   const sweep = new LayerSweep(layers, sink);
   const iterators = streams.map((s) => s.pages[Symbol.asyncIterator]());
-  const state = streams.map(() => ({ page: [] as readonly LayerRange[], at: 0, done: false, lastStart: 0 }));
+  const state = streams.map(() => ({ page: [] as readonly LayerRange[], at: 0, done: false }));
   // One read ahead per stream; a failure is kept until that page is needed.
   const ahead: Array<Promise<IteratorResult<readonly LayerRange[]>> | undefined> = iterators.map((it) => it.next());
   for (const p of ahead) p?.catch(() => undefined);
@@ -220,14 +220,7 @@ export async function* sweepStreams(layers: number, streams: readonly LayerStrea
       const s = state[best] as (typeof state)[number];
       const what = (streams[best] as LayerStream).what;
       const r = s.page[s.at] as LayerRange;
-      if (r.start < s.lastStart) {
-        throw errors.invalidRange(`${what}: range [${r.start}, ${r.end}) starts before a range already read (at ${s.lastStart}); a range listing must be in offset order`, {
-          what,
-          start: r.start,
-          end: r.end,
-        });
-      }
-      s.lastStart = r.start;
+      // The merge takes the smallest head, so a stream that goes back is the one `add` refuses.
       sweep.add(r, what);
       s.at++;
       if (s.at >= s.page.length) {
