@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { readFileSync } from 'node:fs';
 import { PageBlobSource } from '../src/disks/pageBlobSource';
-import type { DiskSource } from '../src/disks/diskSource';
+import { onePage, type DiskSource } from '../src/disks/diskSource';
 import { overrideSource } from '../src/disks/overrideSource';
 import { normalize } from '../src/ranges/byteRange';
 import { VaultDisk } from '../src/vault/vaultDisk';
@@ -36,10 +36,10 @@ interface Task {
   blockBytes?: number;
 }
 
-/** The page-blob source, answering `changedRanges` with the ranges the bench knows it wrote. */
+/** The page-blob source, answering its diff with the ranges the bench knows it wrote. */
 function withExactDiff(inner: PageBlobSource, written: [number, number][]): DiskSource {
   const changed = normalize(written.map(([start, end]) => ({ start, end })));
-  return overrideSource(inner, { changedRanges: async () => ({ changed, cleared: [] }) });
+  return overrideSource(inner, { changedRangePages: () => onePage(async () => ({ changed, cleared: [] })) });
 }
 
 /**

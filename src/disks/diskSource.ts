@@ -4,7 +4,7 @@
  * from a source goes through this interface, so the planner and the copier never know which
  * kind of disk they are reading.
  */
-import type { ByteRange } from '../ranges/byteRange';
+import { normalize, type ByteRange } from '../ranges/byteRange';
 
 export interface SourceSnapshot {
   /** Opaque id of the snapshot within this source (a blob snapshot timestamp, an ARM id, …). */
@@ -16,7 +16,7 @@ export interface SourceSnapshot {
 }
 
 /**
- * How far `changedRanges` can be trusted.
+ * How far `changedRangePages` can be trusted.
  * - `exact`: it lists (at most) the ranges written between the two snapshots (Azure).
  * - `superset`: it may list ranges that did not change (the Azurite emulator lists every valid
  *   range); the copier then compares with the vault before it writes.
@@ -63,21 +63,37 @@ export interface DiskSource {
   listSnapshots(): Promise<SourceSnapshot[]>;
   getSnapshot(snapshotId: string): Promise<SourceSnapshot>;
   deleteSnapshot(snapshotId: string): Promise<void>;
-  /** Allocated (written, not cleared) ranges of a snapshot, normalized. */
-  allocatedRanges(snapshotId: string, abortSignal?: AbortSignal): Promise<ByteRange[]>;
-  /** Ranges changed between two snapshots of this disk, normalized. */
-  changedRanges(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal): Promise<RangeDiff>;
   /**
-   * The same listings page by page, in offset order, for a planner that must not hold a whole
-   * list (a fragmented disk has millions of ranges). Ranges within a page are sorted by start;
-   * a page's changed and cleared ranges each are, and later pages start after earlier ones.
+   * Allocated (written, not cleared) ranges of a snapshot, and the ranges changed between two
+   * snapshots of this disk: page by page, in offset order, so a planner never holds a whole
+   * list (a fragmented disk has millions of ranges; `collectRanges` / `collectDiff` gather one).
+   * Ranges within a page are sorted by start; a page's changed and cleared ranges each are,
+   * and later pages start after earlier ones.
    */
   allocatedRangePages(snapshotId: string, abortSignal?: AbortSignal): AsyncIterable<ByteRange[]>;
   changedRangePages(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal): AsyncIterable<RangeDiff>;
   openReader(snapshotId: string): Promise<SnapshotReader>;
 }
 
-/** A listing answered whole, as one page (for sources whose service has no paged listing). */
+/** A paged range listing gathered into one normalized list. */
+export async function collectRanges(pages: AsyncIterable<ByteRange[]>): Promise<ByteRange[]> {
+  const ranges: ByteRange[] = [];
+  for await (const page of pages) for (const r of page) ranges.push(r);
+  return normalize(ranges);
+}
+
+/** A paged diff gathered into normalized changed and cleared lists. */
+export async function collectDiff(pages: AsyncIterable<RangeDiff>): Promise<RangeDiff> {
+  const changed: ByteRange[] = [];
+  const cleared: ByteRange[] = [];
+  for await (const page of pages) {
+    for (const r of page.changed) changed.push(r);
+    for (const r of page.cleared) cleared.push(r);
+  }
+  return { changed: normalize(changed), cleared: normalize(cleared) };
+}
+
+/** A listing answered whole, as one page (an override that knows the whole list). */
 export async function* onePage<T>(list: () => Promise<T>): AsyncGenerator<T, void, undefined> {
   yield await list();
 }

@@ -25,7 +25,7 @@ import { armFailure, armFailureFacts, isTransientArmFailure } from '../azure/arm
 import { computeClient, type ArmAccess } from '../azure/armAccess';
 import { formatComputeResourceId, parseComputeResourceId, parseDiskId, sameResourceId, type ComputeResourceId } from '../azure/armResourceId';
 import { errors, isDeltavaultError, type DeltavaultError } from '../errors';
-import { normalize, type ByteRange } from '../ranges/byteRange';
+import type { ByteRange } from '../ranges/byteRange';
 import { assertJobId } from '../vault/vaultLayout';
 import { type DiffFidelity, type DiskSource, type RangeDiff, type SnapshotReader, type SourceSnapshot } from './diskSource';
 import { DiskGrants, MAX_GRANT_SECONDS, boundGrantSeconds, grantsForDisk } from './managedDiskGrants';
@@ -224,22 +224,6 @@ export class ManagedDiskSource implements DiskSource {
         await sleep(attempt * (this.options.retryDelayMs ?? 1000));
       }
     }
-  }
-
-  async allocatedRanges(snapshotId: string, abortSignal?: AbortSignal): Promise<ByteRange[]> {
-    const ranges: ByteRange[] = [];
-    for await (const page of this.allocatedRangePages(snapshotId, abortSignal)) for (const r of page) ranges.push(r);
-    return normalize(ranges);
-  }
-
-  async changedRanges(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal): Promise<RangeDiff> {
-    const changed: ByteRange[] = [];
-    const cleared: ByteRange[] = [];
-    for await (const page of this.changedRangePages(prevSnapshotId, snapshotId, abortSignal)) {
-      for (const r of page.changed) changed.push(r);
-      for (const r of page.cleared) cleared.push(r);
-    }
-    return { changed: normalize(changed), cleared: normalize(cleared) };
   }
 
   /** Window by window, in offset order, under a read grant held until the last page is read (or the reader stops). */

@@ -7,7 +7,7 @@ import type { ContainerClient, PageBlobClient } from '@azure/storage-blob';
 import type { DiffFidelity, DiskSource, RangeDiff, SnapshotReader, SourceSnapshot } from './diskSource';
 import type { ByteRange } from '../ranges/byteRange';
 import { errors, storageStatus } from '../errors';
-import { allocatedRangePages, describeBlob, listAllocatedRanges, listRangeDiff, rangeDiffPages } from '../util/pageBlobRanges';
+import { allocatedRangePages, describeBlob, rangeDiffPages } from '../util/pageBlobRanges';
 import { detectFidelity, readPageBlobInto } from '../util/pageBlobIo';
 import { settle, unwrap } from '../util/settle';
 import { blobCopySource } from '../util/copySources';
@@ -103,14 +103,6 @@ export class PageBlobSource implements DiskSource {
     } catch (e) {
       throw wrap(`deleting snapshot ${snapshotId} of ${this.description}`, e);
     }
-  }
-
-  allocatedRanges(snapshotId: string, abortSignal?: AbortSignal): Promise<ByteRange[]> {
-    return listAllocatedRanges(this.blob.withSnapshot(snapshotId), abortSignal);
-  }
-
-  changedRanges(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal): Promise<RangeDiff> {
-    return listRangeDiff(this.blob.withSnapshot(snapshotId), prevSnapshotId, abortSignal);
   }
 
   allocatedRangePages(snapshotId: string, abortSignal?: AbortSignal): AsyncIterable<ByteRange[]> {

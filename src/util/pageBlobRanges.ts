@@ -54,21 +54,6 @@ export async function listAllocatedRanges(blob: PageBlobClient, abortSignal?: Ab
   return within ? clip(normalize(ranges), within.start, within.end) : normalize(ranges);
 }
 
-/** `Get Page Ranges Diff` against an earlier snapshot of the same blob. */
-export async function listRangeDiff(
-  blob: PageBlobClient,
-  prevSnapshot: string,
-  abortSignal?: AbortSignal,
-): Promise<{ changed: ByteRange[]; cleared: ByteRange[] }> {
-  const changed: ByteRange[] = [];
-  const cleared: ByteRange[] = [];
-  for await (const page of rangeDiffPages(blob, prevSnapshot, abortSignal)) {
-    changed.push(...page.changed);
-    cleared.push(...page.cleared);
-  }
-  return { changed: normalize(changed), cleared: normalize(cleared) };
-}
-
 /** A blob's URL without its query string: safe to log (no SAS token). */
 export function describeBlob(blob: { url: string }): string {
   const url = new URL(blob.url);

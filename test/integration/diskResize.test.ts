@@ -4,7 +4,7 @@
  * (Azurite's superset diff would hide this: it marks every allocated block changed, so the
  * test uses a source whose diff is exact — nothing was written, so nothing is reported.)
  */
-import type { DiskSource, RangeDiff } from '../../src/disks/diskSource';
+import { onePage, type DiskSource, type RangeDiff } from '../../src/disks/diskSource';
 import { PageBlobSource } from '../../src/disks/pageBlobSource';
 import { overrideSource } from '../../src/disks/overrideSource';
 import { runBackup } from '../../src/backup/runBackup';
@@ -19,7 +19,7 @@ const MiB = 1024 * 1024;
 function exactNoWrites(inner: PageBlobSource): DiskSource {
   return overrideSource(inner, {
     diffFidelity: async () => 'exact',
-    changedRanges: async (): Promise<RangeDiff> => ({ changed: [], cleared: [] }),
+    changedRangePages: () => onePage(async (): Promise<RangeDiff> => ({ changed: [], cleared: [] })),
   });
 }
 

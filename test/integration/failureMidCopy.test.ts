@@ -72,12 +72,6 @@ class FailingSource implements DiskSource {
   deleteSnapshot(snapshotId: string): Promise<void> {
     return this.inner.deleteSnapshot(snapshotId);
   }
-  allocatedRanges(snapshotId: string, abortSignal?: AbortSignal) {
-    return this.inner.allocatedRanges(snapshotId, abortSignal);
-  }
-  changedRanges(prevSnapshotId: string, snapshotId: string, abortSignal?: AbortSignal) {
-    return this.inner.changedRanges(prevSnapshotId, snapshotId, abortSignal);
-  }
   allocatedRangePages(snapshotId: string, abortSignal?: AbortSignal) {
     return this.inner.allocatedRangePages(snapshotId, abortSignal);
   }

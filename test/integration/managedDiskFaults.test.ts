@@ -6,6 +6,7 @@
  * point. Everything the tests capture (errors as text, JSON and inspected, returned values) is
  * scanned for SAS signatures and account keys.
  */
+import { collectRanges } from '../../src/disks/diskSource';
 import { inspect } from 'node:util';
 import { startArmServer, type ArmTestServer } from '../support/armServer';
 import { managedSource, smallManagedDisk } from '../support/managedDisks';
@@ -100,7 +101,7 @@ test('429 with Retry-After on a grant is waited out by the client', async () => 
   const snap = await source.createSnapshot('t');
   server.faults.add({ kind: 'throttle', operation: 'snapshots.grantAccess', retryAfterSeconds: 1 });
   const started = Date.now();
-  const ranges = await source.allocatedRanges(snap.id);
+  const ranges = await collectRanges(source.allocatedRangePages(snap.id));
   capture(ranges);
   expect(ranges).toEqual([{ start: 0, end: MiB }]);
   expect(Date.now() - started).toBeGreaterThanOrEqual(950);
@@ -114,11 +115,11 @@ test('500s while polling a grant: retried by the client, then by the source; bey
   // More 500s than the client's own retries: the source grants again and succeeds.
   server.faults.add({ kind: 'serverError', operation: 'snapshots.grantAccess', phase: 'poll', times: 5 });
   const grantsBefore = initial('snapshots.grantAccess');
-  capture(await source.allocatedRanges(snap.id));
+  capture(await collectRanges(source.allocatedRangePages(snap.id)));
   expect(initial('snapshots.grantAccess') - grantsBefore).toBe(2);
 
   server.faults.add({ kind: 'serverError', operation: 'snapshots.grantAccess', phase: 'poll', times: 1000 });
-  const e = await failureOf(source.allocatedRanges(snap.id));
+  const e = await failureOf(collectRanges(source.allocatedRangePages(snap.id)));
   expect(e.code).toBe('STORAGE_FAILED');
   expect(e.message).toMatch(/^granting read access of '.*\/snapshots\/dv-poll500-p-[0-9a-f]{12}' failed: InternalServerError \(HTTP 500\)/);
   // The server granted each time; the client never heard. Every one of them was revoked.
@@ -132,7 +133,7 @@ test('a revoke that fails is retried until it succeeds', async () => {
   const source = managedSource(server, diskId);
   const snap = await source.createSnapshot('r');
   server.faults.add({ kind: 'serverError', operation: 'snapshots.revokeAccess', times: 6 });
-  capture(await source.allocatedRanges(snap.id));
+  capture(await collectRanges(source.allocatedRangePages(snap.id)));
   expect(server.records.requests().filter((r) => r.operation === 'snapshots.revokeAccess' && r.status === 500)).toHaveLength(6);
 });
 

@@ -5,6 +5,7 @@
  * planBackup falls back to a full copy by itself: the base is rewritten, the new point restores
  * to the resized disk's bytes, and the earlier points still restore as they were.
  */
+import { collectDiff } from '../../src/disks/diskSource';
 import { AnonymousCredential, PageBlobClient, type ContainerClient } from '@azure/storage-blob';
 import { startArmServer, type ArmTestServer } from '../support/armServer';
 import { managedSource, smallManagedDisk } from '../support/managedDisks';
@@ -85,14 +86,14 @@ test('a disk resized from 20 MiB to over 4 TiB: the diff is refused, the next ba
   expect(thirdSnap.sizeBytes).toBe(4097 * GiB + 512);
 
   // The source refuses the diff itself, before asking storage.
-  const refused = await source.changedRanges(secondSnap.id, thirdSnap.id).catch((e: unknown) => e);
+  const refused = await collectDiff(source.changedRangePages(secondSnap.id, thirdSnap.id)).catch((e: unknown) => e);
   captured.push(String(refused), JSON.stringify(refused));
   expect(refused).toMatchObject({ code: 'DIFF_UNAVAILABLE', status: 409 });
   expect((refused as Error).message).toMatch(/resized across 4 TiB/);
   // And the storage behind the access URLs refuses it too, as Azure does.
   const trusting = managedSource(server, diskId, { diffSizeBoundaryBytes: Number.POSITIVE_INFINITY });
   const before = server.storage.refusedDiffs();
-  const answered = await trusting.changedRanges(secondSnap.id, thirdSnap.id).catch((e: unknown) => e);
+  const answered = await collectDiff(trusting.changedRangePages(secondSnap.id, thirdSnap.id)).catch((e: unknown) => e);
   captured.push(String(answered), JSON.stringify(answered));
   expect(answered).toMatchObject({ code: 'DIFF_UNAVAILABLE' });
   expect((answered as Error).message).toMatch(/PreviousSnapshotOperationNotSupported/);

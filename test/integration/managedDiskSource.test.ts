@@ -3,6 +3,7 @@
  * deterministic incremental snapshots, listing by tag and source, windowed range queries on
  * access URLs, readers, and access that is always revoked.
  */
+import { collectRanges, collectDiff } from '../../src/disks/diskSource';
 import { startArmServer, type ArmTestServer } from '../support/armServer';
 import { emptyManagedDisk, managedSource } from '../support/managedDisks';
 import { findSecrets } from '../support/secretScan';
@@ -92,14 +93,14 @@ test('allocated ranges and the diff are queried in windows; readers read through
   const s2 = await source.createSnapshot('w-2');
 
   const before = server.records.requests().length;
-  const allocated = await source.allocatedRanges(s1.id);
+  const allocated = await collectRanges(source.allocatedRangePages(s1.id));
   captured.push(allocated);
   expect(allocated).toEqual([
     { start: 0, end: MiB },
     { start: 100 * MiB - 512, end: 100 * MiB },
     { start: 127 * MiB, end: 129 * MiB },
   ]);
-  const diff = await source.changedRanges(s1.id, s2.id);
+  const diff = await collectDiff(source.changedRangePages(s1.id, s2.id));
   captured.push(diff);
   // Azurite's diff ignores the previous snapshot: every valid range of s2, no clear ranges.
   expect(diff.changed).toEqual([
@@ -207,11 +208,11 @@ test('concurrent listings and a diff of the same snapshots share grants: at most
   const timer = setInterval(() => (maxActive = Math.max(maxActive, new Set(server.activeGrants().map((g) => g.resourceId)).size)), 2);
   try {
     const results = await Promise.all([
-      source.allocatedRanges(s2.id),
-      source.allocatedRanges(s1.id),
-      source.changedRanges(s1.id, s2.id),
-      source.changedRanges(s2.id, s3.id),
-      source.allocatedRanges(s3.id),
+      collectRanges(source.allocatedRangePages(s2.id)),
+      collectRanges(source.allocatedRangePages(s1.id)),
+      collectDiff(source.changedRangePages(s1.id, s2.id)),
+      collectDiff(source.changedRangePages(s2.id, s3.id)),
+      collectRanges(source.allocatedRangePages(s3.id)),
       source.diffFidelity(),
     ]);
     expect(results[0]).toEqual([{ start: 0, end: MiB }]);
