@@ -4,6 +4,7 @@
  * alone), and the tag selector (tagged disks and VMs, listed entries winning, a VM's disks going
  * with their VM, unknown policies reported).
  */
+import { armAccessFor } from '../support/managedDisks';
 import type { ArmAccess } from '../../src/azure/armAccess';
 import { deriveDiskKey, parseDiskSource, parseProtectionConfig, type VirtualMachineSource } from '../../src/config/protectionConfig';
 import { DeltavaultError } from '../../src/errors';
@@ -18,7 +19,7 @@ const OTHER_RG = 'rg-elsewhere';
 
 beforeAll(async () => {
   server = await startArmServer();
-  access = { credential: server.credential, endpoint: server.endpoint, clientOptions: server.clientOptions() };
+  access = armAccessFor(server);
 });
 afterAll(async () => server?.close());
 

@@ -26,7 +26,7 @@ import { startArmServer, type ArmTestServer } from '../support/armServer';
 import { pattern, writePattern } from '../support/diskData';
 import { findSecrets, scanText } from '../support/secretScan';
 import { freshContainer, readWhole } from '../support/storage';
-import { readManagedDisk } from '../support/managedDisks';
+import { armAccessFor, readManagedDisk } from '../support/managedDisks';
 import { DiskAccessBlob } from '../../src/restore/diskAccessBlob';
 import { EMULATOR_KEY } from '../../src/devhost/azuriteLauncher';
 
@@ -55,7 +55,7 @@ let raw: Chain;
 beforeAll(async () => {
   server = await startArmServer();
   client = server.client();
-  access = { credential: server.credential, endpoint: server.endpoint, clientOptions: server.clientOptions() };
+  access = armAccessFor(server);
   raw = await rawChain();
 }, 120_000);
 afterEach(() => {
